@@ -1,0 +1,107 @@
+package backoff
+
+import "time"
+
+// State is where a job stands after an attempt, as [Decide] sees it.
+type State struct {
+	Tries   int           // attempts made, the one just finished included
+	Elapsed time.Duration // since the first attempt started, measured after this one
+	Prev    time.Duration // the wait before this attempt; 0 after the first
+	// Left is the time until the job context's deadline, when HasDeadline.
+	Left        time.Duration
+	HasDeadline bool
+}
+
+// Outcome is what an attempt returned.
+type Outcome[T any] struct {
+	Value T
+	Err   error
+}
+
+// Decision is what to do after an attempt: succeed, retry after Wait, or
+// give up for Reason.
+type Decision struct {
+	Retry  bool
+	Wait   time.Duration // when Retry: after strategy, cap, jitter and trim; never negative
+	Reason Reason        // when giving up; ReasonNone on success
+}
+
+// Done reports whether the job ended, by success or give-up.
+func (d Decision) Done() bool { return !d.Retry }
+
+// Decide is the retry decision, the one function that the blocking API, the
+// scheduler and durable backends all use, so they behave the same. It is
+// pure apart from the randomness of jitter, and it does not read a clock.
+//
+// For a failed attempt it asks, in this order: Permanent, the retry
+// conditions, the Giveup predicates, MaxTries, MaxTime; then it computes the
+// wait: strategy (or Runtime) capped by MaxWait, jitter, trimmed to
+// MaxTime's time left (or, with MaxTimeStrict, give up when the wait would
+// pass it), and gives up with ReasonContext when the wait would reach the
+// context's deadline. User predicates run here: a panic in one propagates
+// to the caller.
+func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
+	if o.Err == nil && (p.valuePred == nil || !p.valuePred(o.Value)) {
+		return Decision{}
+	}
+	if o.Err != nil {
+		if isPermanent(o.Err) {
+			return Decision{Reason: ReasonPermanent}
+		}
+		if !p.retryable(o.Err) {
+			return Decision{Reason: ReasonNotRetryable}
+		}
+		for _, g := range p.giveup {
+			if g(o.Err) {
+				return Decision{Reason: ReasonGiveup}
+			}
+		}
+	}
+	if p.maxTries > 0 && s.Tries >= p.maxTries {
+		return Decision{Reason: ReasonMaxTries}
+	}
+	if p.hasMaxTime && s.Elapsed >= p.maxTime {
+		return Decision{Reason: ReasonMaxTime}
+	}
+	wait, ok := time.Duration(0), false
+	if p.runtime != nil {
+		wait, ok = p.runtime(o.Value, o.Err)
+	}
+	if !ok {
+		if wait, ok = p.strategy.Delay(s.Tries, s.Prev); !ok {
+			return Decision{Reason: ReasonExhausted}
+		}
+	}
+	wait = max(wait, 0)
+	if p.maxWait > 0 {
+		wait = min(wait, p.maxWait)
+	}
+	if p.jitter != nil {
+		wait = max(p.jitter(wait), 0)
+	}
+	if p.hasMaxTime {
+		left := p.maxTime - s.Elapsed
+		if wait > left {
+			if p.strict {
+				return Decision{Reason: ReasonMaxTime}
+			}
+			wait = left
+		}
+	}
+	if s.HasDeadline && wait >= s.Left {
+		return Decision{Reason: ReasonContext}
+	}
+	return Decision{Retry: true, Wait: wait}
+}
+
+func (p *Policy[T]) retryable(err error) bool {
+	if len(p.retryIf) == 0 {
+		return true
+	}
+	for _, r := range p.retryIf {
+		if r(err) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,87 @@
+package backoff
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrClosed is returned by Submit after the scheduler was closed or began
+// shutting down.
+var ErrClosed = errors.New("backoff: scheduler closed")
+
+// ErrIntakeFull is returned by TrySubmit when the scheduler's intake is full.
+var ErrIntakeFull = errors.New("backoff: intake full")
+
+// ErrDuplicateKey is returned by Submit when a live job already has the key.
+var ErrDuplicateKey = errors.New("backoff: duplicate key")
+
+// GiveUpError is the error of a job that gave up. It keeps both the reason
+// and the last attempt's error: errors.Is and errors.As reach the Reason,
+// the last error and, for a context end, the context's error.
+type GiveUpError struct {
+	Reason  Reason
+	Err     error // the last attempt's error; nil when a value predicate rejected its value
+	Cause   error // the context's error, or the panic; nil otherwise
+	Tries   int
+	Elapsed time.Duration
+}
+
+func (e *GiveUpError) Error() string {
+	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason)
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the reason, the last error and the cause.
+func (e *GiveUpError) Unwrap() []error {
+	errs := []error{e.Reason}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.Cause != nil {
+		errs = append(errs, e.Cause)
+	}
+	return errs
+}
+
+// permanentError marks an error that must not be retried.
+type permanentError struct{ err error }
+
+func (p *permanentError) Error() string { return p.err.Error() }
+func (p *permanentError) Unwrap() error { return p.err }
+
+// Permanent wraps err so that the job ends at once, with ReasonPermanent,
+// whatever the retry conditions say. Permanent(nil) is nil. The wrapper is
+// found anywhere in the error chain.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+func isPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// PanicError is the Cause of a give-up with ReasonPanic: the recovered value
+// and the stack of the goroutine that panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (p *PanicError) Error() string { return fmt.Sprintf("backoff: panic: %v", p.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}

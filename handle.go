@@ -1,0 +1,148 @@
+package backoff
+
+import (
+	"context"
+	"sync"
+)
+
+// jobCtl lets a job be stopped on its own: by Handle.Cancel or
+// Scheduler.Cancel. Its context is made when the owner takes the job in,
+// under the job's group context; a Cancel that comes first is remembered.
+type jobCtl struct {
+	key      string
+	mu       sync.Mutex
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	canceled bool
+}
+
+func (c *jobCtl) bind(parent context.Context) {
+	ctx, cancel := context.WithCancelCause(parent)
+	c.mu.Lock()
+	c.ctx, c.cancel = ctx, cancel
+	canceled := c.canceled
+	c.mu.Unlock()
+	if canceled {
+		cancel(causeCanceled)
+	}
+}
+
+func (c *jobCtl) stop() {
+	c.mu.Lock()
+	c.canceled = true
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel(causeCanceled)
+	}
+}
+
+// release frees the job's context from its parent once the job ended.
+func (c *jobCtl) release() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	cancel(context.Canceled)
+}
+
+// eventBuffer is the capacity of a Handle's events channel. One slot is
+// kept for the terminal event, so that it is never dropped.
+const eventBuffer = 16
+
+// Handle follows one scheduled job. Its methods are safe for concurrent
+// use and never block, except Result, which waits for the end.
+type Handle[T any] struct {
+	ctl jobCtl
+	id  uint64
+	s   *Scheduler
+	j   jobber
+
+	mu      sync.Mutex
+	ended   bool
+	final   Event[T]
+	err     error
+	done    chan struct{}
+	events  chan Event[T]
+}
+
+// ID returns the job's ID, unique within its scheduler.
+func (h *Handle[T]) ID() uint64 { return h.id }
+
+// Events returns the job's channel of events. Backoff events are produced
+// only once Events has been called, and dropped (and counted in Stats) if
+// the channel is full; the terminal event is always delivered, after
+// which the channel is closed. Called after the job ended, it returns a
+// closed channel holding the terminal event.
+func (h *Handle[T]) Events() <-chan Event[T] {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.events == nil {
+		h.events = make(chan Event[T], eventBuffer)
+		if h.ended {
+			h.events <- h.final
+			close(h.events)
+		}
+	}
+	return h.events
+}
+
+// Result waits for the job to end and returns its last value and, on
+// give-up, a *GiveUpError (nil with ErrorOnGiveup(false)). If ctx ends
+// first, it returns ctx's error and the job carries on.
+func (h *Handle[T]) Result(ctx context.Context) (T, error) {
+	h.mu.Lock()
+	if h.ended {
+		defer h.mu.Unlock()
+		return h.final.Value, h.err
+	}
+	if h.done == nil {
+		h.done = make(chan struct{})
+	}
+	done := h.done
+	h.mu.Unlock()
+	select {
+	case <-done:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.final.Value, h.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Cancel stops the job: a waiting job ends at once, a running attempt's
+// context is cancelled and the job ends when the op returns. The job gives
+// up with ReasonCanceled. Cancel after the end does nothing.
+func (h *Handle[T]) Cancel() {
+	h.ctl.stop()
+	h.s.wake(h.j)
+}
+
+// progress publishes a backoff event if someone listens, keeping one slot
+// free for the terminal event.
+func (h *Handle[T]) progress(ev Event[T], st *schedStats) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.events == nil {
+		return
+	}
+	if len(h.events) < cap(h.events)-1 {
+		h.events <- ev
+		return
+	}
+	st.dropped.Add(1)
+}
+
+func (h *Handle[T]) complete(ev Event[T], err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ended, h.final, h.err = true, ev, err
+	if h.events != nil {
+		h.events <- ev
+		close(h.events)
+	}
+	if h.done != nil {
+		close(h.done)
+	}
+}

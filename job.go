@@ -1,0 +1,158 @@
+package backoff
+
+import (
+	"context"
+	"errors"
+)
+
+// jobber is how the scheduler's untyped parts hold a job of any value type.
+type jobber interface {
+	base() *jobBase
+	// attempt runs on a worker: one attempt, or the job's end when its
+	// context is done.
+	attempt(s *Scheduler)
+}
+
+// Where a job is, as the owner sees it.
+const (
+	stateNew     uint8 = iota // submitted, not yet taken in by the owner
+	stateWaiting              // in its group's heap
+	stateReady                // due: in the ready queue or with a worker
+)
+
+// jobBase is the untyped part of a job record. Ownership moves with the
+// job: the owner reads and writes it while the job waits, a worker while
+// it runs; the ready queue and the hand-back list order the two.
+type jobBase struct {
+	g     *group
+	ctl   *jobCtl // jobs with a Handle or a Key; nil for plain fan-in jobs
+	id    uint64
+	at    int64 // due time, in ns since the scheduler's epoch
+	start int64 // when the first attempt started
+	prev  int64 // the last wait
+	tries int32
+	state uint8
+	ended bool
+}
+
+func (b *jobBase) base() *jobBase { return b }
+
+// ctx is the context the job's op runs under.
+func (b *jobBase) ctx() context.Context {
+	if b.ctl != nil {
+		return b.ctl.ctx
+	}
+	return b.g.ctx
+}
+
+// job is a scheduled job's record: everything it needs between attempts,
+// and nothing per attempt.
+type job[T any] struct {
+	jobBase
+	pol     *Policy[T]
+	op      func(context.Context) (T, error)
+	out     chan<- Event[T] // SubmitTo's results channel
+	h       *Handle[T]
+	last    T
+	lastErr error
+}
+
+// causeCanceled is the cancel cause of a job stopped by Cancel.
+var causeCanceled = errors.New("backoff: job canceled")
+
+// stopReason maps why a job's context ended to a give-up reason.
+func stopReason(ctx context.Context) (Reason, error) {
+	cause := context.Cause(ctx)
+	switch {
+	case cause == causeCanceled:
+		return ReasonCanceled, nil
+	case errors.Is(cause, ErrClosed):
+		return ReasonClosed, nil
+	}
+	return ReasonContext, cause
+}
+
+func (j *job[T]) attempt(s *Scheduler) {
+	ctx := j.ctx()
+	now := s.now()
+	if ctx.Err() != nil {
+		reason, cause := stopReason(ctx)
+		elapsed := int64(0)
+		if j.tries > 0 {
+			elapsed = now - j.start
+		}
+		j.end(s, reason, j.lastErr, cause, elapsed)
+		return
+	}
+	if j.tries == 0 {
+		j.start = now
+	}
+	obs := s.env.obs(j.pol)
+	if obs != nil {
+		obs.Observe(Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.name,
+			Tries: int(j.tries) + 1, Elapsed: dur(now - j.start), Lateness: dur(max(now-j.at, 0))})
+	}
+	actx := ctx
+	cancel := context.CancelFunc(nil)
+	if j.pol.attemptTimeout > 0 {
+		actx, cancel = s.ts.WithTimeout(ctx, j.pol.attemptTimeout)
+	}
+	v, err, pe := callOp(actx, j.op)
+	if cancel != nil {
+		cancel()
+	}
+	s.stats.attempts.Add(1)
+	j.tries++
+	now = s.now()
+	elapsed := now - j.start
+	if obs != nil {
+		obs.Observe(Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.name,
+			Tries: int(j.tries), Elapsed: dur(elapsed), Err: err})
+	}
+	j.last, j.lastErr = v, err
+	d, cause := judge(j.pol, ctx, State{Tries: int(j.tries), Elapsed: dur(elapsed), Prev: dur(j.prev)}, v, err, pe)
+	if d.Reason == ReasonContext {
+		d.Reason, cause = stopReason(ctx)
+	}
+	if d.Done() {
+		j.end(s, d.Reason, err, cause, elapsed)
+		return
+	}
+	ev := Event[T]{Kind: EventBackoff, ID: j.id, Key: j.key(), Tries: int(j.tries),
+		Elapsed: dur(elapsed), Wait: d.Wait, Value: v, Err: err}
+	if pe := backingOff(j.pol, &s.env, &ev); pe != nil {
+		j.end(s, ReasonPanic, err, pe, elapsed)
+		return
+	}
+	if j.h != nil {
+		j.h.progress(ev, &s.stats)
+	}
+	j.prev = int64(d.Wait)
+	j.at = now + int64(d.Wait)
+}
+
+// end gives the job its terminal event, delivers it, and marks the job for
+// the owner to retire.
+func (j *job[T]) end(s *Scheduler, reason Reason, last, cause error, elapsed int64) {
+	ev := Event[T]{ID: j.id, Key: j.key(), Tries: int(j.tries), Elapsed: dur(elapsed), Value: j.last}
+	err := finish(j.pol, &s.env, &ev, reason, last, cause)
+	s.stats.ended(reason)
+	switch {
+	case j.h != nil:
+		j.h.complete(ev, err)
+	case j.out != nil:
+		deliver(s, j.out, ev)
+	}
+	if j.ctl != nil {
+		j.ctl.release()
+	}
+	j.ended = true
+	j.op, j.lastErr = nil, nil
+}
+
+func (j *job[T]) key() string {
+	if j.ctl != nil {
+		return j.ctl.key
+	}
+	return ""
+}

@@ -1,0 +1,129 @@
+package backoff
+
+import (
+	"context"
+	"errors"
+	"iter"
+)
+
+// Loop retries a block of code in place: python-backoff's retry_context.
+//
+//	loop := backoff.Attempts[string](ctx, backoff.MaxTries(5))
+//	for a := range loop.All() {
+//		v, err := fetch(a.Context())
+//		a.Return(v, err)
+//	}
+//	v, err := loop.Result()
+//
+// The body reports each attempt with Fail or Return; a body that reports
+// nothing succeeded. After a failure the next iteration starts when the
+// wait has passed. The loop ends on success or give-up, and Result then
+// gives what Retry would have returned. Breaking out of the loop ends it
+// too: Result reports success if the attempt had not failed, else a
+// give-up with ReasonCanceled. A panic in the body is not caught.
+//
+// A Loop runs once and is not safe for concurrent use. (Attempts returns a
+// Loop rather than the sequence itself so that the outcome has a home
+// after the loop.)
+type Loop[T any] struct {
+	st  *loopState[T]
+	err error
+	ran bool
+}
+
+// Attempts prepares a retry loop with opts; range over its All method.
+// Bad options make All yield nothing and Result return the error.
+func Attempts[T any](ctx context.Context, opts ...Option) *Loop[T] {
+	p, c, err := resolve[T](opts)
+	if err == nil && ctx == nil {
+		err = errors.New("backoff: Attempts: ctx is nil")
+	}
+	if err != nil {
+		return &Loop[T]{err: err}
+	}
+	return &Loop[T]{st: newLoopState(ctx, newTimeSource(c.clock), p)}
+}
+
+// Attempt is one pass of a [Loop]'s body.
+type Attempt[T any] struct {
+	n      int
+	ctx    context.Context
+	v      T
+	err    error
+	failed bool
+}
+
+// Number is the attempt's number, 1 for the first.
+func (a *Attempt[T]) Number() int { return a.n }
+
+// Context is the loop's context, or with AttemptTimeout one that ends with
+// this attempt.
+func (a *Attempt[T]) Context() context.Context { return a.ctx }
+
+// Fail reports that the attempt failed with err. Fail(nil) reports success.
+func (a *Attempt[T]) Fail(err error) {
+	var zero T
+	a.Return(zero, err)
+}
+
+// Return reports the attempt's value and error; the policy's retry
+// conditions and value predicate judge them, as for Retry.
+func (a *Attempt[T]) Return(v T, err error) { a.v, a.err, a.failed = v, err, true }
+
+// All yields the attempts. The same *Attempt is reused for each one.
+func (l *Loop[T]) All() iter.Seq[*Attempt[T]] {
+	return func(yield func(*Attempt[T]) bool) {
+		if l.err != nil || l.ran {
+			return
+		}
+		l.ran = true
+		st := l.st
+		defer st.sl.stop()
+		if !st.begin() {
+			return
+		}
+		a := &Attempt[T]{}
+		for {
+			*a = Attempt[T]{n: st.ev.Tries + 1}
+			actx, cancel := st.attemptContext()
+			a.ctx = actx
+			more := yield(a)
+			cancel()
+			if !more {
+				st.ev.Tries++
+				st.ev.Elapsed = st.ts.Now().Sub(st.start)
+				st.ev.Value = a.v
+				if a.failed && (a.err != nil || (st.p.valuePred != nil && st.p.valuePred(a.v))) {
+					st.end(ReasonCanceled, a.err, nil)
+				} else {
+					st.end(ReasonNone, nil, nil)
+				}
+				return
+			}
+			if st.after(a.v, a.err, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Result returns the loop's outcome: the last value and, on give-up, a
+// *GiveUpError. Before the loop has ended it returns an error.
+func (l *Loop[T]) Result() (T, error) {
+	var zero T
+	if l.err != nil {
+		return zero, l.err
+	}
+	if !l.st.done {
+		return zero, errors.New("backoff: Loop.Result: the loop has not ended")
+	}
+	return l.st.result()
+}
+
+// Tries returns the number of attempts the loop has made.
+func (l *Loop[T]) Tries() int {
+	if l.st == nil {
+		return 0
+	}
+	return l.st.ev.Tries
+}

@@ -1,0 +1,471 @@
+package backoff
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// config collects what options say before it is checked against a value
+// type and frozen into a Policy.
+type config struct {
+	strategy  Strategy
+	runtime   any // func(T, error) (time.Duration, bool)
+	jitter    Jitter
+	jitterSet bool
+
+	maxTries       int
+	maxTime        time.Duration
+	hasMaxTime     bool
+	strict         bool
+	maxWait        time.Duration
+	retryIf        []func(error) bool
+	valuePred      any // func(T) bool
+	giveup         []func(error) bool
+	onBackoff      []any // func(Event[T])
+	onSuccess      []any
+	onGiveup       []any
+	quietGiveup    bool
+	initialDelay   time.Duration
+	startJitter    time.Duration
+	attemptTimeout time.Duration
+	logger         *slog.Logger
+	name           string
+	observer       Observer
+	nonBlocking    bool
+
+	// Per job, never part of a Policy.
+	key    string
+	hasKey bool
+	clock  clock.Clock
+
+	errs []error
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("backoff: "+format, args...))
+}
+
+func (c *config) duration(name string, d time.Duration) time.Duration {
+	if d < 0 {
+		c.fail("%s must not be negative, got %v", name, d)
+	}
+	return d
+}
+
+// Policy is a checked, frozen set of options for jobs whose op returns T.
+// Build it once with [NewPolicy] and pass it as an option: a Policy given
+// as the only option costs no work per call, which matters when a service
+// submits many jobs. It is safe for concurrent use. Options given after a
+// Policy override it.
+type Policy[T any] struct {
+	src config
+
+	strategy       Strategy
+	runtime        func(T, error) (time.Duration, bool)
+	jitter         Jitter
+	maxTries       int
+	maxTime        time.Duration
+	hasMaxTime     bool
+	strict         bool
+	maxWait        time.Duration
+	retryIf        []func(error) bool
+	valuePred      func(T) bool
+	giveup         []func(error) bool
+	onBackoff      []func(Event[T])
+	onSuccess      []func(Event[T])
+	onGiveup       []func(Event[T])
+	quietGiveup    bool
+	initialDelay   time.Duration
+	startJitter    time.Duration
+	attemptTimeout time.Duration
+	logger         *slog.Logger
+	name           string
+	observer       Observer
+}
+
+// apply replays the options the policy was built from.
+func (p *Policy[T]) apply(c *config) {
+	errs := c.errs
+	key, hasKey, clk := c.key, c.hasKey, c.clock
+	*c = p.src
+	c.errs, c.key, c.hasKey, c.clock = errs, key, hasKey, clk
+	// Share no slices with the policy: later options append.
+	c.retryIf = clip(c.retryIf)
+	c.giveup = clip(c.giveup)
+	c.onBackoff, c.onSuccess, c.onGiveup = clip(c.onBackoff), clip(c.onSuccess), clip(c.onGiveup)
+}
+
+func clip[S ~[]E, E any](s S) S { return s[:len(s):len(s)] }
+
+// NewPolicy checks opts against the value type T and freezes them. The
+// error names every bad option. Per-job options (Key, WithClock) are
+// rejected: give them to the call that runs the job.
+func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			c.fail("nil Option")
+			continue
+		}
+		o.apply(&c)
+	}
+	if c.hasKey {
+		c.fail("Key is per job: give it to Submit, not NewPolicy")
+	}
+	if c.clock != nil {
+		c.fail("WithClock is not part of a Policy: give it to Retry or NewScheduler")
+	}
+	return build[T](&c)
+}
+
+// resolve turns a call's options into a policy and per-job settings. A
+// single *Policy[T] is used as it is, without copying.
+func resolve[T any](opts []Option) (*Policy[T], *config, error) {
+	if len(opts) == 1 {
+		if p, ok := opts[0].(*Policy[T]); ok && p != nil {
+			return p, &p.src, nil
+		}
+	}
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			c.fail("nil Option")
+			continue
+		}
+		o.apply(&c)
+	}
+	p, err := build[T](&c)
+	return p, &c, err
+}
+
+func build[T any](c *config) (*Policy[T], error) {
+	p := &Policy[T]{src: *c}
+	p.src.errs = nil
+	p.strategy = c.strategy
+	if p.strategy == nil {
+		p.strategy = Expo{}
+	}
+	if v, ok := p.strategy.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
+	if c.runtime != nil {
+		f, ok := c.runtime.(func(T, error) (time.Duration, bool))
+		if !ok {
+			c.fail("Runtime: wait function %s does not match the op's value type %s", reflect.TypeOf(c.runtime), typeName[T]())
+		}
+		p.runtime = f
+	}
+	switch {
+	case c.jitterSet:
+		p.jitter = c.jitter
+	case c.runtime != nil:
+		// Server-given waits are honoured as given (semantics item 13).
+	default:
+		if _, ok := p.strategy.(interface{ selfJittered() }); !ok {
+			p.jitter = FullJitter
+		}
+	}
+	p.maxTries = c.maxTries
+	p.maxTime, p.hasMaxTime, p.strict = c.maxTime, c.hasMaxTime, c.strict
+	p.maxWait = c.maxWait
+	p.retryIf = c.retryIf
+	if c.valuePred != nil {
+		f, ok := c.valuePred.(func(T) bool)
+		if !ok {
+			c.fail("RetryOnValue: predicate %s does not match the op's value type %s", reflect.TypeOf(c.valuePred), typeName[T]())
+		}
+		p.valuePred = f
+	}
+	p.giveup = c.giveup
+	p.onBackoff = handlers[T](c, "OnBackoff", c.onBackoff)
+	p.onSuccess = handlers[T](c, "OnSuccess", c.onSuccess)
+	p.onGiveup = handlers[T](c, "OnGiveup", c.onGiveup)
+	p.quietGiveup = c.quietGiveup
+	p.initialDelay, p.startJitter, p.attemptTimeout = c.initialDelay, c.startJitter, c.attemptTimeout
+	p.logger, p.name, p.observer = c.logger, c.name, c.observer
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	return p, nil
+}
+
+func handlers[T any](c *config, name string, hs []any) []func(Event[T]) {
+	out := make([]func(Event[T]), 0, len(hs))
+	for _, h := range hs {
+		f, ok := h.(func(Event[T]))
+		if !ok {
+			c.fail("%s: handler %s does not match the op's value type %s", name, reflect.TypeOf(h), typeName[T]())
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func typeName[T any]() string { return reflect.TypeFor[T]().String() }
+
+// MaxTries gives up after n attempts, the first included: MaxTries(1) means
+// one call and no retry. n must be at least 1. Without it, tries are unlimited.
+func MaxTries(n int) Option {
+	return optionFunc(func(c *config) {
+		if n < 1 {
+			c.fail("MaxTries must be >= 1, got %d", n)
+		}
+		c.maxTries = n
+	})
+}
+
+// MaxTime gives up once d has passed since the first attempt started,
+// checked after each attempt. The last wait is trimmed to the time left, so
+// one final attempt runs at about the limit. MaxTime(0) means exactly one
+// attempt; d must not be negative.
+func MaxTime(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.maxTime, c.hasMaxTime, c.strict = c.duration("MaxTime", d), true, false
+	})
+}
+
+// MaxTimeStrict is MaxTime, except that the job gives up as soon as the next
+// wait would end past d, instead of trimming that wait (tenacity's
+// stop_before_delay).
+func MaxTimeStrict(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.maxTime, c.hasMaxTime, c.strict = c.duration("MaxTimeStrict", d), true, true
+	})
+}
+
+// MaxWait caps every wait the strategy or a Runtime function gives, before
+// jitter. Use it to bound server-given waits.
+func MaxWait(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if c.duration("MaxWait", d) == 0 {
+			c.fail("MaxWait must be > 0")
+		}
+		c.maxWait = d
+	})
+}
+
+// RetryOn retries only errors that match one of targets with errors.Is
+// (python-backoff's exception tuple). Several RetryOn, RetryOnType and
+// RetryIf options combine: an error is retried when any of them matches.
+// Without any of them, every error is retried.
+func RetryOn(targets ...error) Option {
+	return optionFunc(func(c *config) {
+		if len(targets) == 0 {
+			c.fail("RetryOn needs at least one target error")
+		}
+		for i, t := range targets {
+			if t == nil {
+				c.fail("RetryOn: target %d is nil", i)
+			}
+		}
+		ts := append([]error(nil), targets...)
+		c.retryIf = append(c.retryIf, func(err error) bool {
+			for _, t := range ts {
+				if errors.Is(err, t) {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+// RetryOnType retries errors that errors.As can turn into E.
+func RetryOnType[E error]() Option {
+	return optionFunc(func(c *config) {
+		c.retryIf = append(c.retryIf, func(err error) bool {
+			var target E
+			return errors.As(err, &target)
+		})
+	})
+}
+
+// RetryIf retries errors for which retry returns true.
+func RetryIf(retry func(err error) bool) Option {
+	return optionFunc(func(c *config) {
+		if retry == nil {
+			c.fail("RetryIf: predicate is nil")
+		}
+		c.retryIf = append(c.retryIf, retry)
+	})
+}
+
+// RetryOnValue retries an attempt that returned no error when retry(value)
+// is true: python-backoff's on_predicate, for polling. Errors still retry
+// under the error conditions (semantics item 4). T must be the op's value
+// type; a mismatch is an error from the call.
+func RetryOnValue[T any](retry func(value T) bool) Option {
+	return optionFunc(func(c *config) {
+		if retry == nil {
+			c.fail("RetryOnValue: predicate is nil")
+		}
+		c.valuePred = retry
+	})
+}
+
+// Giveup ends the job when giveup(err) is true for a failed attempt's error.
+// It is asked before MaxTries and MaxTime, as in python-backoff.
+func Giveup(giveup func(err error) bool) Option {
+	return optionFunc(func(c *config) {
+		if giveup == nil {
+			c.fail("Giveup: predicate is nil")
+		}
+		c.giveup = append(c.giveup, giveup)
+	})
+}
+
+// OnBackoff runs h after each failed attempt that will be retried, before the
+// wait. Several handlers run in the order given. A panic in h ends the job
+// with ReasonPanic.
+func OnBackoff[T any](h func(Event[T])) Option {
+	return handlerOption("OnBackoff", h, func(c *config) *[]any { return &c.onBackoff })
+}
+
+// OnSuccess runs h when the job succeeds. A panic in h is logged and
+// counted; the job still succeeds.
+func OnSuccess[T any](h func(Event[T])) Option {
+	return handlerOption("OnSuccess", h, func(c *config) *[]any { return &c.onSuccess })
+}
+
+// OnGiveup runs h when the job gives up, for every reason. A panic in h is
+// logged and counted; the job's outcome is unchanged.
+func OnGiveup[T any](h func(Event[T])) Option {
+	return handlerOption("OnGiveup", h, func(c *config) *[]any { return &c.onGiveup })
+}
+
+func handlerOption[T any](name string, h func(Event[T]), list func(*config) *[]any) Option {
+	return optionFunc(func(c *config) {
+		if h == nil {
+			c.fail("%s: handler is nil", name)
+			return
+		}
+		l := list(c)
+		*l = append(*l, h)
+	})
+}
+
+// ErrorOnGiveup(false) makes Retry, a Wrap function and Handle.Result
+// return the last value and a nil error when the job gives up, like
+// python-backoff's raise_on_giveup=False. Events still carry the reason.
+// It applies to every reason, strategy exhaustion included.
+func ErrorOnGiveup(on bool) Option {
+	return optionFunc(func(c *config) { c.quietGiveup = !on })
+}
+
+// InitialDelay waits d before the first attempt. It does not count towards
+// MaxTime.
+func InitialDelay(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.initialDelay = c.duration("InitialDelay", d) })
+}
+
+// StartJitter waits a random time in [0, d) before the first attempt, so
+// that many jobs submitted together do not fire in lockstep. It adds to
+// InitialDelay and does not count towards MaxTime.
+func StartJitter(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.startJitter = c.duration("StartJitter", d) })
+}
+
+// AttemptTimeout bounds each attempt: the op's context ends d after the
+// attempt starts, measured on the injected clock. Creating that context
+// costs a few allocations per attempt; without this option there are none.
+func AttemptTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if c.duration("AttemptTimeout", d) == 0 {
+			c.fail("AttemptTimeout must be > 0")
+		}
+		c.attemptTimeout = d
+	})
+}
+
+// Name names the operation in log records, like python-backoff's target
+// name.
+func Name(name string) Option {
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// Key gives a scheduled job a key: while the job lives, a second job with
+// the same key is refused with ErrDuplicateKey, and Scheduler.Cancel and
+// Scheduler.Trigger find it by key. Events carry the key.
+func Key(key string) Option {
+	return optionFunc(func(c *config) { c.key, c.hasKey = key, true })
+}
+
+// Runtime takes each wait from the failed attempt itself: f gets its value
+// and error (python-backoff's runtime, e.g. a Retry-After header) and
+// returns the wait, or false to use the strategy's wait. Runtime waits are
+// not jittered unless a jitter option is given; MaxWait caps them. T must
+// be the op's value type.
+func Runtime[T any](f func(value T, err error) (time.Duration, bool)) Option {
+	return optionFunc(func(c *config) {
+		if f == nil {
+			c.fail("Runtime: function is nil")
+		}
+		c.runtime = f
+	})
+}
+
+// SharedOption is an option that both a job and a scheduler take.
+type SharedOption interface {
+	Option
+	SchedulerOption
+}
+
+type loggerOption struct{ l *slog.Logger }
+
+func (o loggerOption) apply(c *config)            { c.logger = o.l }
+func (o loggerOption) applySched(c *schedConfig) { c.logger = o.l }
+
+// WithLogger logs python-backoff's messages to l: "Backing off" at Info
+// before each wait and "Giving up" at Error. Without it nothing is logged.
+// Given to a scheduler, it is the default for its jobs and also receives
+// the scheduler's own records (handler panics, slow attempts).
+func WithLogger(l *slog.Logger) SharedOption { return loggerOption{l} }
+
+type observerOption struct{ o Observer }
+
+func (o observerOption) apply(c *config)            { c.observer = o.o }
+func (o observerOption) applySched(c *schedConfig) { c.observer = o.o }
+
+// WithObserver reports every attempt, wait and outcome to o, for metrics.
+func WithObserver(o Observer) SharedOption { return observerOption{o} }
+
+type clockOption struct{ c clock.Clock }
+
+func (o clockOption) apply(c *config) {
+	if o.c == nil {
+		c.fail("WithClock: clock is nil")
+	}
+	c.clock = o.c
+}
+
+func (o clockOption) applySched(c *schedConfig) {
+	if o.c == nil {
+		c.fail("WithClock: clock is nil")
+	}
+	c.clock = o.c
+}
+
+// WithClock runs waits, MaxTime and attempt timeouts on c instead of the
+// real clock (clock.New()). Context deadlines stay on real time: with a
+// clock.Mock outside a testing/synctest bubble the two differ. Known bugs of
+// clock.Mock that this package avoids: it never Resets an undrained timer
+// and never relies on Reset(0) firing. A scheduler's jobs use the
+// scheduler's clock; giving WithClock to Submit is an error.
+func WithClock(c clock.Clock) SharedOption { return clockOption{c} }
+
+// saturatingAdd adds two non-negative durations without overflow.
+func saturatingAdd(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

@@ -1,0 +1,47 @@
+package backoff
+
+// Reason says why a job gave up. Every give-up carries exactly one.
+//
+// A Reason is an error, so a caller can test a give-up error with
+// errors.Is(err, backoff.ReasonMaxTries) and friends.
+type Reason uint8
+
+// The give-up reasons.
+const (
+	ReasonNone         Reason = iota // the job succeeded
+	ReasonMaxTries                   // MaxTries attempts were made
+	ReasonMaxTime                    // MaxTime has passed
+	ReasonGiveup                     // the Giveup predicate said so
+	ReasonPermanent                  // the op returned a Permanent error
+	ReasonNotRetryable               // the error matched none of the retry conditions
+	ReasonExhausted                  // the strategy had no more waits
+	ReasonContext                    // the job's context ended, or its deadline leaves no time for another attempt
+	ReasonCanceled                   // Cancel was called, or a loop body broke out after a failure
+	ReasonClosed                     // the scheduler was closed
+	ReasonPanic                      // the op or an OnBackoff handler panicked
+)
+
+var reasonNames = [...]string{
+	ReasonNone:         "none",
+	ReasonMaxTries:     "max tries",
+	ReasonMaxTime:      "max time",
+	ReasonGiveup:       "giveup predicate",
+	ReasonPermanent:    "permanent error",
+	ReasonNotRetryable: "not retryable",
+	ReasonExhausted:    "strategy exhausted",
+	ReasonContext:      "context ended",
+	ReasonCanceled:     "canceled",
+	ReasonClosed:       "scheduler closed",
+	ReasonPanic:        "panic",
+}
+
+// String returns the reason in words, such as "max tries".
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Error makes a Reason usable as an errors.Is target.
+func (r Reason) Error() string { return "backoff: " + r.String() }
