@@ -10,9 +10,9 @@ import (
 // whatever the number of its jobs, and holds the context its ops run
 // under: the job's context, cancelled too when the scheduler closes.
 type group struct {
-	key    context.Context // the submitted context
-	ctx    context.Context // what ops see: key, plus the scheduler's close
-	cancel context.CancelCauseFunc
+	key     context.Context // the submitted context
+	ctx     context.Context // what ops see: key, plus the scheduler's close
+	cancel  context.CancelCauseFunc
 	unwatch func() bool
 	h       entryHeap
 	idx     int // in the owner's groupHeap, or -1

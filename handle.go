@@ -57,12 +57,12 @@ type Handle[T any] struct {
 	s   *Scheduler
 	j   jobber
 
-	mu      sync.Mutex
-	ended   bool
-	final   Event[T]
-	err     error
-	done    chan struct{}
-	events  chan Event[T]
+	mu     sync.Mutex
+	ended  bool
+	final  Event[T]
+	err    error
+	done   chan struct{}
+	events chan Event[T]
 }
 
 // ID returns the job's ID, unique within its scheduler.

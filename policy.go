@@ -421,7 +421,7 @@ type SharedOption interface {
 
 type loggerOption struct{ l *slog.Logger }
 
-func (o loggerOption) apply(c *config)            { c.logger = o.l }
+func (o loggerOption) apply(c *config)           { c.logger = o.l }
 func (o loggerOption) applySched(c *schedConfig) { c.logger = o.l }
 
 // WithLogger logs python-backoff's messages to l: "Backing off" at Info
@@ -432,7 +432,7 @@ func WithLogger(l *slog.Logger) SharedOption { return loggerOption{l} }
 
 type observerOption struct{ o Observer }
 
-func (o observerOption) apply(c *config)            { c.observer = o.o }
+func (o observerOption) apply(c *config)           { c.observer = o.o }
 func (o observerOption) applySched(c *schedConfig) { c.observer = o.o }
 
 // WithObserver reports every attempt, wait and outcome to o, for metrics.
