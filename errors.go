@@ -10,7 +10,8 @@ import (
 // shutting down.
 var ErrClosed = errors.New("backoff: scheduler closed")
 
-// ErrIntakeFull is returned by TrySubmit when the scheduler's intake is full.
+// ErrIntakeFull is returned by Submit and SubmitTo with the NonBlocking
+// option when the scheduler's intake is full.
 var ErrIntakeFull = errors.New("backoff: intake full")
 
 // ErrDuplicateKey is returned by Submit when a live job already has the key.
@@ -28,7 +29,7 @@ type GiveUpError struct {
 }
 
 func (e *GiveUpError) Error() string {
-	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason)
+	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason.String())
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
 	}

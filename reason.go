@@ -43,5 +43,6 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// Error makes a Reason usable as an errors.Is target.
+// Error makes a Reason usable as an errors.Is target. Since a Reason is
+// an error, fmt prints it with this prefix; use String for the bare words.
 func (r Reason) Error() string { return "backoff: " + r.String() }

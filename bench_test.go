@@ -1,0 +1,236 @@
+package backoff_test
+
+// Benchmarks for benchstat before/after comparisons of the scheduler, the
+// decision and the strategies. They run only with -bench:
+//
+//	go test -run XXX -bench . -count 6 . | tee new.txt
+//	benchstat old.txt new.txt
+//
+// Every benchmark closes its scheduler, so TestMain's goleak check passes.
+// The comparison with the other retry libraries is in bench/ (its own
+// module; see bench/RESULTS.md).
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/backoff-go/backoff"
+)
+
+var errBench = errors.New("bench: transient")
+
+func benchOp(context.Context) (struct{}, error) { return struct{}{}, errBench }
+
+func newBenchScheduler(b *testing.B, opts ...backoff.SchedulerOption) *backoff.Scheduler {
+	b.Helper()
+	s, err := backoff.NewScheduler(opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func newBenchPolicy(b *testing.B, opts ...backoff.Option) *backoff.Policy[struct{}] {
+	b.Helper()
+	p, err := backoff.NewPolicy[struct{}](opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkSubmitTo is the cost of one fan-in submission, through to the
+// owner goroutine: the jobs' first attempts are an hour away, so nothing
+// runs. ns/op is the inverse of the sustained submission rate.
+func BenchmarkSubmitTo(b *testing.B) {
+	s := newBenchScheduler(b)
+	defer s.Close()
+	pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
+	results := make(chan backoff.Event[struct{}], 1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := backoff.SubmitTo(ctx, s, benchOp, results, pol); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+}
+
+// BenchmarkSubmit is BenchmarkSubmitTo with a Handle per job.
+func BenchmarkSubmit(b *testing.B) {
+	s := newBenchScheduler(b)
+	defer s.Close()
+	pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := backoff.Submit(ctx, s, benchOp, pol); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+}
+
+// BenchmarkAttempt is one retry attempt through the scheduler in steady
+// state: jobs that fail forever cycle between the owner, the timer
+// structure and the workers. One op is one attempt, so allocs/op is
+// allocations per attempt (target: 0) and ns/op the wall time per attempt
+// with every core busy.
+func BenchmarkAttempt(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		jobs int
+		wait backoff.Option
+	}{
+		{"NoWait/jobs=1k", 1000, backoff.NoWait{}},
+		// Through the timer structure: each attempt waits 1 ms in it.
+		{"Constant1ms/jobs=10k", 10000, backoff.Constant{Interval: time.Millisecond}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := newBenchScheduler(b)
+			defer s.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pol := newBenchPolicy(b, c.wait, backoff.NoJitter)
+			results := make(chan backoff.Event[struct{}], c.jobs)
+			for range c.jobs {
+				if _, err := backoff.SubmitTo(ctx, s, benchOp, results, pol); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// Warm up: every job has run a few times, slices have grown.
+			waitFor(b, func() bool { return s.Stats().Attempts >= uint64(4*c.jobs) })
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := s.Stats().Attempts
+			t0 := time.Now()
+			waitFor(b, func() bool { return s.Stats().Attempts >= start+uint64(b.N) })
+			b.StopTimer()
+			n := s.Stats().Attempts - start
+			b.ReportMetric(float64(n)/time.Since(t0).Seconds(), "attempts/s")
+		})
+	}
+}
+
+// BenchmarkHoldBytesPerJob reports "B/job": the live heap and stack per
+// pending fan-in job after GC, for jobs whose first attempt failed and
+// whose next attempt is an hour away.
+func BenchmarkHoldBytesPerJob(b *testing.B) {
+	const jobs = 100000
+	pol := newBenchPolicy(b, backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
+	ctx := context.Background()
+	var perJob float64
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		s := newBenchScheduler(b)
+		results := make(chan backoff.Event[struct{}], 1)
+		base := liveBytes()
+		b.StartTimer()
+		for range jobs {
+			if _, err := backoff.SubmitTo(ctx, s, benchOp, results, pol); err != nil {
+				b.Fatal(err)
+			}
+		}
+		waitFor(b, func() bool { return s.Stats().Waiting == jobs })
+		b.StopTimer()
+		perJob = float64(liveBytes()-base) / jobs
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(perJob, "B/job")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*jobs), "ns/job")
+}
+
+func liveBytes() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
+}
+
+func waitFor(b *testing.B, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out")
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// BenchmarkDecide is the retry decision after a failed attempt, as the
+// scheduler makes it for every attempt.
+func BenchmarkDecide(b *testing.B) {
+	pol := newBenchPolicy(b, backoff.Constant{Interval: time.Second}, backoff.NoJitter, backoff.MaxTries(1<<30))
+	st := backoff.State{Tries: 3, Elapsed: 3 * time.Second, Prev: time.Second}
+	o := backoff.Outcome[struct{}]{Err: errBench}
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := backoff.Decide(pol, st, o); !d.Retry {
+			b.Fatal(d)
+		}
+	}
+}
+
+// BenchmarkDelay is each strategy's Delay and each jitter, for the first
+// 16 attempts in turn.
+func BenchmarkDelay(b *testing.B) {
+	strategies := []struct {
+		name string
+		s    backoff.Strategy
+	}{
+		{"Expo", backoff.Expo{Max: time.Minute}},
+		{"Fibo", backoff.Fibo{Max: time.Minute}},
+		{"Constant", backoff.Constant{Interval: time.Second}},
+		{"Decay", backoff.Decay{Initial: time.Minute, Rate: 0.5, Min: time.Second}},
+		{"Decorrelated", backoff.Decorrelated{Base: time.Second, Max: time.Minute}},
+		{"Intervals", backoff.Intervals{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+		{"NoWait", backoff.NoWait{}},
+	}
+	for _, c := range strategies {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n, prev := 1, time.Duration(0)
+			for b.Loop() {
+				d, ok := c.s.Delay(n, prev)
+				if !ok {
+					b.Fatal("no wait")
+				}
+				prev = d
+				if n++; n > 16 {
+					n, prev = 1, 0
+				}
+			}
+		})
+	}
+	jitters := []struct {
+		name string
+		j    backoff.Jitter
+	}{
+		{"FullJitter", backoff.FullJitter},
+		{"RandomJitter", backoff.RandomJitter},
+		{"EqualJitter", backoff.EqualJitter},
+		{"NoJitter", backoff.NoJitter},
+	}
+	for _, c := range jitters {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			d := time.Duration(0)
+			for i := 0; b.Loop(); i++ {
+				d += c.j(time.Duration(i&1023) * time.Millisecond)
+			}
+			sink = d
+		})
+	}
+}
+
+var sink time.Duration

@@ -1,0 +1,61 @@
+// Package backoff retries operations with python-backoff's policies, and
+// runs many retry loops at once without a goroutine for each.
+//
+// # Blocking retries
+//
+// [Retry] calls an operation until it succeeds or its policy gives up,
+// waiting on the calling goroutine; [Wrap] makes a retrying function out of
+// an operation (python-backoff's decorators); [Attempts] retries a block
+// of code in a range loop (python-backoff's retry_context):
+//
+//	v, err := backoff.Retry(ctx, fetch,
+//		backoff.Expo{Max: 30 * time.Second}, // 1s, 2s, 4s, ... up to 30s, full jitter
+//		backoff.MaxTries(5),
+//		backoff.MaxTime(time.Minute),
+//	)
+//
+// # The scheduler
+//
+// A [Scheduler] keeps every pending wait of every job in one timer
+// structure owned by one goroutine, with one clock timer armed for the
+// earliest deadline, and runs due attempts on a bounded pool of workers.
+// A million waiting jobs cost a record each, not a goroutine each.
+// [Submit] returns a [Handle] to follow one job; [SubmitTo] sends the
+// terminal events of many jobs to one channel:
+//
+//	s, _ := backoff.NewScheduler(backoff.Workers(64))
+//	defer s.Close()
+//	h, err := backoff.Submit(ctx, s, pollBatch,
+//		backoff.RetryOnValue(func(st Status) bool { return !st.Done }),
+//		backoff.Constant{Interval: 5 * time.Second},
+//		backoff.MaxTime(5*time.Minute))
+//	st, err := h.Result(ctx)
+//
+// # Policies
+//
+// Options say what to retry ([RetryOn], [RetryOnType], [RetryIf],
+// [RetryOnValue], [Permanent]), how long to wait (the strategies [Expo],
+// [Fibo], [Constant], [Intervals], [NoWait], [Decay], [Decorrelated],
+// [Runtime], and the jitters [FullJitter], [RandomJitter], [EqualJitter],
+// [NoJitter]), when to stop ([MaxTries], [MaxTime], [MaxTimeStrict],
+// [Giveup]) and whom to tell ([OnBackoff], [OnSuccess], [OnGiveup],
+// [WithLogger], [WithObserver]). [Decide] is the one decision function
+// every runner shares, pure and testable without a clock. [NewPolicy]
+// checks options once, for jobs submitted many times.
+//
+// Every job ends with exactly one terminal event: success, or give-up with
+// a [Reason]. A give-up error is a [*GiveUpError] that errors.Is and
+// errors.As see through, to the reason and to the last attempt's error.
+//
+// Bad input (a negative duration, MaxTries(0), a handler for the wrong
+// value type) is an error naming the option, returned before anything
+// runs; no function of this package panics on bad input. Panics in
+// operations and handlers are contained: the job gives up with
+// ReasonPanic, and the scheduler carries on.
+//
+// # Time
+//
+// Waits run on an injectable clock ([WithClock], github.com/benbjohnson/clock).
+// Tests are best written with testing/synctest and the real clock; a
+// clock.Mock works inside a synctest bubble too.
+package backoff
