@@ -67,9 +67,27 @@ func Permanent(err error) error {
 	return &permanentError{err}
 }
 
+// isPermanent walks the error chain by hand: errors.As would need a
+// target that escapes, one allocation per failed attempt.
 func isPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
+	for err != nil {
+		switch e := err.(type) {
+		case *permanentError:
+			return true
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				if isPermanent(inner) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // PanicError is the Cause of a give-up with ReasonPanic: the recovered value
