@@ -57,6 +57,24 @@ type job[T any] struct {
 	lastErr error
 }
 
+// stopped returns the context whose end stops the job, or nil while it
+// runs on. The group's context is checked as well as the job's own: when
+// a user's context ends, its cancel reaches the group's context, starts
+// the group's watch (which makes the waiting jobs due) and only then,
+// child by child, reaches the jobs' own contexts, so for a moment the
+// group's context is done while a job's is not. Without this check a job
+// made due by its group's end could run its op again under a live
+// context, and again, until its own context caught up.
+func (b *jobBase) stopped() context.Context {
+	if c := b.ctx(); c.Err() != nil {
+		return c
+	}
+	if b.g.ctx.Err() != nil {
+		return b.g.ctx
+	}
+	return nil
+}
+
 // causeCanceled is the cancel cause of a job stopped by Cancel.
 var causeCanceled = errors.New("backoff: job canceled")
 
@@ -75,8 +93,8 @@ func stopReason(ctx context.Context) (Reason, error) {
 func (j *job[T]) attempt(s *Scheduler) {
 	ctx := j.ctx()
 	now := s.now()
-	if ctx.Err() != nil {
-		reason, cause := stopReason(ctx)
+	if sc := j.stopped(); sc != nil {
+		reason, cause := stopReason(sc)
 		elapsed := int64(0)
 		if j.tries > 0 {
 			elapsed = now - j.start
@@ -135,6 +153,12 @@ func (j *job[T]) attempt(s *Scheduler) {
 // the owner to retire.
 func (j *job[T]) end(s *Scheduler, reason Reason, last, cause error, elapsed int64) {
 	ev := Event[T]{ID: j.id, Key: j.key(), Tries: int(j.tries), Elapsed: dur(elapsed), Value: j.last}
+	// Free the key before the end is published: whoever sees it (a
+	// handler, the terminal event, Result) may submit a new job with the
+	// same key at once.
+	if j.ctl != nil {
+		s.freeKey(j.ctl.key, j)
+	}
 	err := finish(j.pol, &s.env, &ev, reason, last, cause)
 	s.stats.ended(reason)
 	switch {

@@ -210,7 +210,7 @@ func (s *Scheduler) take(sub submission) {
 	if b.ctl != nil {
 		b.ctl.bind(b.g.ctx)
 	}
-	if b.at <= s.now() || b.ctx().Err() != nil {
+	if b.at <= s.now() || b.stopped() != nil {
 		s.makeReady(j)
 		s.flushDue()
 		return
@@ -278,7 +278,7 @@ func (s *Scheduler) flushDue() {
 func (s *Scheduler) settle(j jobber) {
 	b := j.base()
 	if !b.ended {
-		if b.at <= s.now() || b.ctx().Err() != nil {
+		if b.at <= s.now() || b.stopped() != nil {
 			s.makeReady(j)
 			s.flushDue()
 		} else {
@@ -293,8 +293,14 @@ func (s *Scheduler) settle(j jobber) {
 	}
 	s.mu.Lock()
 	s.live--
-	if b.ctl != nil && s.keys[b.ctl.key] == j {
-		delete(s.keys, b.ctl.key)
+	s.mu.Unlock()
+}
+
+// freeKey drops key from the live keys if it still belongs to j.
+func (s *Scheduler) freeKey(key string, j jobber) {
+	s.mu.Lock()
+	if s.keys[key] == j {
+		delete(s.keys, key)
 	}
 	s.mu.Unlock()
 }
@@ -374,6 +380,12 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
+		// Both may be ready: a scheduler that has finished reports nil.
+		select {
+		case <-s.done:
+			return nil
+		default:
+		}
 	}
 	s.cancelOnce.Do(func() { close(s.cancelReq) })
 	s.discardOnce.Do(func() { close(s.discard) })

@@ -1,0 +1,216 @@
+package backoff_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/backoff-go/backoff"
+)
+
+// 8. A shared results channel that is not being read.
+
+func succeed(ctx context.Context) (int, error) { return 1, nil }
+
+func TestFanInBacklogDelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		ids := map[uint64]bool{}
+		for range n {
+			id, err := backoff.SubmitTo(t.Context(), s, succeed, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[id] = true
+		}
+		synctest.Wait()
+		st := s.Stats()
+		if st.Undelivered != n-1 || st.Succeeded != n || st.Pending != 0 || len(res) != 1 {
+			t.Fatalf("stats %+v, %d in the channel", st, len(res))
+		}
+		for range n {
+			ev := <-res
+			if !ids[ev.ID] || ev.Kind != backoff.EventSuccess {
+				t.Fatalf("unknown or repeated event %+v", ev)
+			}
+			delete(ids, ev.ID)
+		}
+		synctest.Wait()
+		if len(res) != 0 {
+			t.Fatalf("extra event %+v", <-res)
+		}
+		if st := s.Stats(); st.Undelivered != 0 || st.Discarded != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+		// A drained channel takes events directly again.
+		if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
+			t.Fatal(err)
+		}
+		<-res
+	})
+}
+
+// Events queued behind a backlog keep the order in which jobs ended.
+func TestFanInBacklogOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for i := range n {
+			// Job i ends at i seconds.
+			if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) { return i, nil }, res,
+				backoff.InitialDelay(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Minute)
+		if st := s.Stats(); st.Undelivered != n-1 {
+			t.Fatalf("stats %+v", st)
+		}
+		for i := range n {
+			if ev := <-res; ev.Value != i {
+				t.Fatalf("event %d has value %d", i, ev.Value)
+			}
+		}
+	})
+}
+
+// Two channels: a stalled one does not hold up the other.
+func TestFanInStalledChannelIsolated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t)
+		defer s.Close()
+		stalled := make(chan backoff.Event[int], 1)
+		live := make(chan backoff.Event[string], 1)
+		for range 5 {
+			if _, err := backoff.SubmitTo(t.Context(), s, succeed, stalled); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		for range 5 {
+			if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (string, error) { return "x", nil }, live); err != nil {
+				t.Fatal(err)
+			}
+			if ev := <-live; ev.Value != "x" {
+				t.Fatalf("event %+v", ev)
+			}
+		}
+		if st := s.Stats(); st.Undelivered != 4 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+func TestFanInCloseDiscards(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for range n {
+			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Discarded != n-1 || st.Undelivered != 0 || st.Succeeded != n {
+			t.Fatalf("stats %+v", st)
+		}
+		if len(res) != 1 {
+			t.Fatalf("%d events in the channel", len(res))
+		}
+	})
+}
+
+// Close ends waiting jobs, whose terminal events then meet a full channel:
+// they are discarded too, and Close still returns.
+func TestFanInCloseDiscardsWaitingJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for range n {
+			if _, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.Constant{Interval: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st := s.Stats()
+		if st.Discarded != n-1 || st.Undelivered != 0 || st.GaveUpBy[backoff.ReasonClosed] != n {
+			t.Fatalf("stats %+v", st)
+		}
+		if ev := <-res; ev.Reason != backoff.ReasonClosed {
+			t.Fatalf("event %+v", ev)
+		}
+	})
+}
+
+// Shutdown waits for a backlog to be read; if its ctx ends first, the
+// backlog is discarded.
+func TestFanInShutdownWaitsForReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for range 3 {
+			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		done := make(chan error)
+		go func() { done <- s.Shutdown(t.Context()) }()
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("Shutdown returned %v with a backlog unread", err)
+		default:
+		}
+		for range 3 {
+			<-res
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Discarded != 0 || st.Undelivered != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
+
+func TestFanInShutdownTimeoutDiscards(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for range 3 {
+			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.Discarded != 2 || st.Undelivered != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+}
