@@ -93,7 +93,7 @@ func backingOff[T any](p *Policy[T], e *env, ev *Event[T]) (pe *PanicError) {
 	}
 	logBackoff(e.log(p), p.name, ev)
 	if o := e.obs(p); o != nil {
-		o.Observe(Observation{Kind: ObserveBackoff, ID: ev.ID, Key: ev.Key, Name: p.name,
+		observe(e, o, Observation{Kind: ObserveBackoff, ID: ev.ID, Key: ev.Key, Name: p.name,
 			Tries: ev.Tries, Elapsed: ev.Elapsed, Wait: ev.Wait, Err: ev.Err})
 	}
 	return nil
@@ -118,14 +118,14 @@ func finish[T any](p *Policy[T], e *env, ev *Event[T], reason Reason, last, caus
 		logGiveUp(e.log(p), p.name, ev, last)
 	}
 	for _, h := range hs {
-		runHandler(e, h, ev)
+		runHandler(e, p.logger, h, ev)
 	}
 	if o := e.obs(p); o != nil {
 		kind := ObserveSuccess
 		if ev.Kind == EventGiveUp {
 			kind = ObserveGiveUp
 		}
-		o.Observe(Observation{Kind: kind, ID: ev.ID, Key: ev.Key, Name: p.name,
+		observe(e, o, Observation{Kind: kind, ID: ev.ID, Key: ev.Key, Name: p.name,
 			Tries: ev.Tries, Elapsed: ev.Elapsed, Err: last, Reason: reason})
 	}
 	return result
@@ -133,12 +133,17 @@ func finish[T any](p *Policy[T], e *env, ev *Event[T], reason Reason, last, caus
 
 // runHandler contains a panic in an OnSuccess or OnGiveup handler: it is
 // logged and reported, and the job's outcome stands (semantics item 10).
-func runHandler[T any](e *env, h func(Event[T]), ev *Event[T]) {
+// It is logged to the runner's logger (a scheduler's), else to the job's.
+func runHandler[T any](e *env, jobLogger *slog.Logger, h func(Event[T]), ev *Event[T]) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe := &PanicError{Value: r, Stack: debug.Stack()}
-			if e.logger != nil {
-				e.logger.Error("backoff: handler panicked", slog.Any("panic", r), slog.String("stack", string(pe.Stack)))
+			l := e.logger
+			if l == nil {
+				l = jobLogger
+			}
+			if l != nil {
+				l.Error("backoff: handler panicked", slog.Any("panic", r), slog.String("stack", string(pe.Stack)))
 			}
 			if e.handlerPanic != nil {
 				e.handlerPanic(pe)

@@ -107,7 +107,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 	}
 	obs := s.env.obs(j.pol)
 	if obs != nil {
-		obs.Observe(Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.name,
+		observe(&s.env, obs, Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.name,
 			Tries: int(j.tries) + 1, Elapsed: dur(now - j.start), Lateness: dur(max(now-j.at, 0))})
 	}
 	actx := ctx
@@ -124,7 +124,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 	now = s.now()
 	elapsed := now - j.start
 	if obs != nil {
-		obs.Observe(Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.name,
+		observe(&s.env, obs, Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.name,
 			Tries: int(j.tries), Elapsed: dur(elapsed), Err: err})
 	}
 	j.last, j.lastErr = v, err

@@ -1,6 +1,10 @@
 package backoff
 
-import "time"
+import (
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
 
 // Observer receives a record of every attempt, wait and outcome, for
 // metrics (see the otelbackoff module). Observe runs synchronously on the
@@ -36,4 +40,22 @@ type Observation struct {
 	Lateness time.Duration
 	Err      error
 	Reason   Reason
+}
+
+// observe hands ob to o, containing a panic: a broken metrics exporter
+// must not take a job, or the scheduler, down. The panic is reported like
+// a handler's.
+func observe(e *env, o Observer, ob Observation) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe := &PanicError{Value: r, Stack: debug.Stack()}
+			if e.logger != nil {
+				e.logger.Error("backoff: observer panicked", slog.Any("panic", r))
+			}
+			if e.handlerPanic != nil {
+				e.handlerPanic(pe)
+			}
+		}
+	}()
+	o.Observe(ob)
 }

@@ -61,8 +61,8 @@ func (c *config) duration(name string, d time.Duration) time.Duration {
 // Policy is a checked, frozen set of options for jobs whose op returns T.
 // Build it once with [NewPolicy] and pass it as an option: a Policy given
 // as the only option costs no work per call, which matters when a service
-// submits many jobs. It is safe for concurrent use. Options given after a
-// Policy override it.
+// submits many jobs. It is safe for concurrent use. Give a Policy first:
+// options after it override it, and options before it are replaced by it.
 type Policy[T any] struct {
 	src config
 
@@ -401,9 +401,11 @@ func Key(key string) Option {
 
 // Runtime takes each wait from the failed attempt itself: f gets its value
 // and error (python-backoff's runtime, e.g. a Retry-After header) and
-// returns the wait, or false to use the strategy's wait. Runtime waits are
-// not jittered unless a jitter option is given; MaxWait caps them. T must
-// be the op's value type.
+// returns the wait, or false to use the strategy's wait. With Runtime, no
+// wait is jittered (server-given waits are honoured as given, and the
+// fallback strategy's waits too) unless a jitter option is given; MaxWait
+// caps them. Runtime and the strategies replace each other: the last one
+// given wins. T must be the op's value type.
 func Runtime[T any](f func(value T, err error) (time.Duration, bool)) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

@@ -25,7 +25,8 @@ type Stats struct {
 	// channel's reader; Discarded counts those dropped by Close.
 	Undelivered int
 	Discarded   uint64
-	// HandlerPanics counts panics in OnSuccess and OnGiveup handlers.
+	// HandlerPanics counts panics in OnSuccess and OnGiveup handlers and
+	// in Observers; none of them changes a job's outcome.
 	HandlerPanics uint64
 }
 
