@@ -2,6 +2,7 @@ package backoff
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // readyQueue holds due jobs, in the order they fell due, until a worker
@@ -15,6 +16,7 @@ type readyQueue struct {
 	head, n int
 	closed  bool
 	workers int
+	idle    atomic.Int32 // workers waiting for work
 }
 
 const maxChunk = 64
@@ -60,7 +62,9 @@ func (q *readyQueue) take(buf []jobber) []jobber {
 		if q.closed {
 			return nil
 		}
+		q.idle.Add(1)
 		q.cond.Wait()
+		q.idle.Add(-1)
 	}
 	k := min(max(q.n/q.workers, 1), maxChunk)
 	for i := 0; i < k; i++ {
@@ -70,6 +74,22 @@ func (q *readyQueue) take(buf []jobber) []jobber {
 	}
 	q.n -= k
 	return buf
+}
+
+// putBack returns the untouched rest of a chunk to the head of the queue,
+// in order, for idle workers to share.
+func (q *readyQueue) putBack(js []jobber) {
+	q.mu.Lock()
+	for i := len(js) - 1; i >= 0; i-- {
+		if q.n == len(q.ring) {
+			q.grow()
+		}
+		q.head = (q.head - 1 + len(q.ring)) % len(q.ring)
+		q.ring[q.head] = js[i]
+		q.n++
+	}
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
 
 func (q *readyQueue) len() int {
@@ -86,7 +106,10 @@ func (q *readyQueue) close() {
 }
 
 // work is one worker's loop: take a chunk, run each job's attempt, hand
-// the chunk back to the owner.
+// the chunk back to the owner. A chunk is taken when the queue is long;
+// if a worker falls idle meanwhile (the chunk's ops are slow), the rest of
+// the chunk goes back to the queue, so no due job waits behind a slow op
+// while a worker is free.
 func (s *Scheduler) work() error {
 	buf := make([]jobber, 0, maxChunk)
 	for {
@@ -94,10 +117,15 @@ func (s *Scheduler) work() error {
 		if buf == nil {
 			return nil
 		}
-		s.stats.running.Add(int64(len(buf)))
-		for _, j := range buf {
+		for i, j := range buf {
+			s.stats.running.Add(1)
 			j.attempt(s)
 			s.stats.running.Add(-1)
+			if rest := buf[i+1:]; len(rest) > 0 && s.ready.idle.Load() > 0 {
+				s.ready.putBack(rest)
+				buf = buf[:i+1]
+				break
+			}
 		}
 		s.giveBack(buf)
 	}
