@@ -41,14 +41,14 @@ func (p *Policy[T]) obs() Observer     { return p.observer }
 
 // callOp runs one attempt, turning a panic into a *PanicError so that the
 // job, not the process, ends.
-func callOp[T any](ctx context.Context, op func(context.Context) (T, error)) (v T, err error, pe *PanicError) {
+func callOp[T any](ctx context.Context, op func(context.Context) (T, error)) (v T, pe *PanicError, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe = &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
 	v, err = op(ctx)
-	return v, err, nil
+	return v, nil, err
 }
 
 // judge decides what follows an attempt run under the job context ctx.

@@ -23,7 +23,7 @@ func (c *jobCtl) bind(parent context.Context) {
 	canceled := c.canceled
 	c.mu.Unlock()
 	if canceled {
-		cancel(causeCanceled)
+		cancel(errCanceledCause)
 	}
 }
 
@@ -33,7 +33,7 @@ func (c *jobCtl) stop() {
 	cancel := c.cancel
 	c.mu.Unlock()
 	if cancel != nil {
-		cancel(causeCanceled)
+		cancel(errCanceledCause)
 	}
 }
 

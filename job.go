@@ -75,14 +75,14 @@ func (b *jobBase) stopped() context.Context {
 	return nil
 }
 
-// causeCanceled is the cancel cause of a job stopped by Cancel.
-var causeCanceled = errors.New("backoff: job canceled")
+// errCanceledCause is the cancel cause of a job stopped by Cancel.
+var errCanceledCause = errors.New("backoff: job canceled")
 
 // stopReason maps why a job's context ended to a give-up reason.
 func stopReason(ctx context.Context) (Reason, error) {
 	cause := context.Cause(ctx)
 	switch {
-	case cause == causeCanceled:
+	case cause == errCanceledCause:
 		return ReasonCanceled, nil
 	case errors.Is(cause, ErrClosed):
 		return ReasonClosed, nil
@@ -115,7 +115,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 	if j.pol.attemptTimeout > 0 {
 		actx, cancel = s.ts.WithTimeout(ctx, j.pol.attemptTimeout)
 	}
-	v, err, pe := callOp(actx, j.op)
+	v, pe, err := callOp(actx, j.op)
 	if cancel != nil {
 		cancel()
 	}

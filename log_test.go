@@ -70,7 +70,7 @@ func wantLines(t *testing.T, got []string, want ...string) {
 func TestLogMessages(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		h := newRecHandler(slog.LevelDebug)
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			backoff.WithLogger(slog.New(h)), backoff.NoWait{}, backoff.MaxTries(3))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
 		wantLines(t, h.lines(),
@@ -84,7 +84,7 @@ func TestLogMessages(t *testing.T) {
 func TestLogNameAndWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		h := newRecHandler(slog.LevelDebug)
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(time.Second); return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(time.Second); return 0, errRtBoom },
 			backoff.WithLogger(slog.New(h)), backoff.Name("fetch"), backoff.Constant{Interval: 1500 * time.Millisecond},
 			backoff.NoJitter, backoff.MaxTries(2))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 2)
@@ -127,7 +127,7 @@ func TestLogSuccessAndGiveupPredicate(t *testing.T) {
 		_, err := r.run(t.Context(), func(context.Context) (int, error) {
 			calls++
 			if calls == 1 {
-				return 0, rtErrBoom
+				return 0, errRtBoom
 			}
 			return 1, nil
 		}, backoff.WithLogger(slog.New(h)), backoff.NoWait{})
@@ -137,7 +137,7 @@ func TestLogSuccessAndGiveupPredicate(t *testing.T) {
 		wantLines(t, h.lines(), "INFO Backing off op(...) for 0.0s (boom)")
 
 		h = newRecHandler(slog.LevelDebug)
-		_, err = r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrKey },
+		_, err = r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtKey },
 			backoff.WithLogger(slog.New(h)), backoff.Giveup(func(error) bool { return true }))
 		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
 		wantLines(t, h.lines(), "ERROR Giving up op(...) after 1 tries (KeyError)")
@@ -152,7 +152,7 @@ func TestLogSuccessAndGiveupPredicate(t *testing.T) {
 func TestLogLevels(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		h := newRecHandler(slog.LevelError)
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			backoff.WithLogger(slog.New(h)), backoff.NoWait{}, backoff.MaxTries(3))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
 		wantLines(t, h.lines(), "ERROR Giving up op(...) after 3 tries (boom)")
@@ -167,7 +167,7 @@ func TestLogNoLogger(t *testing.T) {
 	slog.SetDefault(slog.New(h))
 	defer slog.SetDefault(old)
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			backoff.NoWait{}, backoff.MaxTries(3), backoff.OnSuccess(func(backoff.Event[int]) { panic("x") }))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
 		_, err = r.run(t.Context(), func(context.Context) (int, error) { return 0, nil },
@@ -204,7 +204,7 @@ func TestLogWaitMatchesEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newRecHandler(slog.LevelInfo)
 		var rec rtRec[int]
-		_, err := backoff.Retry(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := backoff.Retry(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			rec.with(backoff.WithLogger(slog.New(h)), backoff.Expo{}, backoff.MaxTries(6))...)
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 6)
 		recs := h.records()

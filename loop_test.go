@@ -22,7 +22,7 @@ func TestLoopSuccessAfterFailures(t *testing.T) {
 		for a := range l.All() {
 			calls++
 			if calls < 3 {
-				a.Fail(rtErrValue)
+				a.Fail(errRtValue)
 				continue
 			}
 			a.Return("ok", nil)
@@ -41,11 +41,11 @@ func TestLoopMaxTries(t *testing.T) {
 		calls := 0
 		for a := range l.All() {
 			calls++
-			a.Fail(rtErrValue)
+			a.Fail(errRtValue)
 		}
 		_, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
-		if calls != 3 || !errors.Is(err, rtErrValue) {
+		if calls != 3 || !errors.Is(err, errRtValue) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 	})
@@ -58,7 +58,7 @@ func TestLoopErrorOnGiveupFalse(t *testing.T) {
 		calls := 0
 		for a := range l.All() {
 			calls++
-			a.Return(calls, rtErrValue)
+			a.Return(calls, errRtValue)
 		}
 		v, err := l.Result()
 		if v != 3 || err != nil || calls != 3 {
@@ -73,15 +73,15 @@ func TestLoopErrorOnGiveupFalse(t *testing.T) {
 func TestLoopUnmatchedError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec rtRec[int]
-		l := backoff.Attempts[int](t.Context(), rec.with(backoff.NoWait{}, backoff.RetryOn(rtErrValue))...)
+		l := backoff.Attempts[int](t.Context(), rec.with(backoff.NoWait{}, backoff.RetryOn(errRtValue))...)
 		calls := 0
 		for a := range l.All() {
 			calls++
-			a.Fail(rtErrKey)
+			a.Fail(errRtKey)
 		}
 		_, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonNotRetryable, 1)
-		if calls != 1 || !errors.Is(err, rtErrKey) {
+		if calls != 1 || !errors.Is(err, errRtKey) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 		rec.wantCounts(t, 0, 0, 1)
@@ -95,7 +95,7 @@ func TestLoopGiveup(t *testing.T) {
 		calls := 0
 		for a := range l.All() {
 			calls++
-			a.Fail(rtErrValue)
+			a.Fail(errRtValue)
 		}
 		_, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
@@ -114,14 +114,14 @@ func TestLoopHandlers(t *testing.T) {
 		for a := range l.All() {
 			calls++
 			if calls < 3 {
-				a.Fail(rtErrValue)
+				a.Fail(errRtValue)
 			}
 		}
 		if _, err := l.Result(); err != nil {
 			t.Fatal(err)
 		}
 		rec.wantCounts(t, 2, 1, 0)
-		rtCheckEvent(t, "first backoff", rec.backoffs[0], backoff.Event[int]{Kind: backoff.EventBackoff, Tries: 1, Err: rtErrValue})
+		rtCheckEvent(t, "first backoff", rec.backoffs[0], backoff.Event[int]{Kind: backoff.EventBackoff, Tries: 1, Err: errRtValue})
 		rtCheckEvent(t, "success", rec.successes[0], backoff.Event[int]{Kind: backoff.EventSuccess, Tries: 3})
 	})
 }
@@ -137,7 +137,7 @@ func TestLoopIntervalsExhausted(t *testing.T) {
 			calls := 0
 			for a := range l.All() {
 				calls++
-				a.Fail(rtErrValue)
+				a.Fail(errRtValue)
 			}
 			_, err := l.Result()
 			if raise {
@@ -150,7 +150,7 @@ func TestLoopIntervalsExhausted(t *testing.T) {
 			}
 			rec.wantCounts(t, 1, 0, 1)
 			rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[int]{
-				Kind: backoff.EventGiveUp, Tries: 2, Reason: backoff.ReasonExhausted, Err: rtErrValue,
+				Kind: backoff.EventGiveUp, Tries: 2, Reason: backoff.ReasonExhausted, Err: errRtValue,
 			})
 		}
 	})
@@ -166,7 +166,7 @@ func TestLoopWaitsAndNumbers(t *testing.T) {
 		for a := range l.All() {
 			nums = append(nums, a.Number())
 			at = append(at, time.Since(start))
-			a.Fail(rtErrBoom)
+			a.Fail(errRtBoom)
 		}
 		_, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
@@ -183,14 +183,14 @@ func TestLoopBreak(t *testing.T) {
 		var rec rtRec[int]
 		l := backoff.Attempts[int](t.Context(), rec.with(backoff.NoWait{})...)
 		for a := range l.All() {
-			a.Return(5, rtErrBoom)
+			a.Return(5, errRtBoom)
 			if a.Number() == 2 {
 				break
 			}
 		}
 		v, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonCanceled, 2)
-		if v != 5 || !errors.Is(err, rtErrBoom) {
+		if v != 5 || !errors.Is(err, errRtBoom) {
 			t.Fatalf("got (%v, %v)", v, err)
 		}
 		rec.wantCounts(t, 1, 0, 1)
@@ -202,7 +202,7 @@ func TestLoopBreak(t *testing.T) {
 			if a.Number() == 2 {
 				break
 			}
-			a.Fail(rtErrBoom)
+			a.Fail(errRtBoom)
 		}
 		if v, err := l.Result(); v != 0 || err != nil || l.Tries() != 2 {
 			t.Fatalf("got (%v, %v), Tries %d; want success after 2", v, err, l.Tries())
@@ -336,11 +336,11 @@ func TestLoopCancelDuringWait(t *testing.T) {
 		calls := 0
 		for a := range l.All() {
 			calls++
-			a.Fail(rtErrBoom)
+			a.Fail(errRtBoom)
 		}
 		_, err := l.Result()
 		rtWantGiveUp(t, err, backoff.ReasonContext, 1)
-		if time.Since(start) != time.Second || calls != 1 || !errors.Is(err, context.Canceled) || !errors.Is(err, rtErrBoom) {
+		if time.Since(start) != time.Second || calls != 1 || !errors.Is(err, context.Canceled) || !errors.Is(err, errRtBoom) {
 			t.Fatalf("%d calls in %v, err %v", calls, time.Since(start), err)
 		}
 	})

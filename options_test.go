@@ -32,7 +32,7 @@ func TestOptionErrors(t *testing.T) {
 		{"negative InitialDelay", []backoff.Option{backoff.InitialDelay(-1)}, []string{"InitialDelay"}},
 		{"negative StartJitter", []backoff.Option{backoff.StartJitter(-1)}, []string{"StartJitter"}},
 		{"RetryOn()", []backoff.Option{backoff.RetryOn()}, []string{"RetryOn"}},
-		{"RetryOn(nil)", []backoff.Option{backoff.RetryOn(rtErrKey, nil)}, []string{"RetryOn", "nil"}},
+		{"RetryOn(nil)", []backoff.Option{backoff.RetryOn(errRtKey, nil)}, []string{"RetryOn", "nil"}},
 		{"RetryIf(nil)", []backoff.Option{backoff.RetryIf(nil)}, []string{"RetryIf"}},
 		{"RetryOnValue(nil)", []backoff.Option{backoff.RetryOnValue[int](nil)}, []string{"RetryOnValue"}},
 		{"Giveup(nil)", []backoff.Option{backoff.Giveup(nil)}, []string{"Giveup"}},
@@ -147,7 +147,7 @@ func TestOptionValidEdges(t *testing.T) {
 func TestOptionMaxTriesAndMaxTime(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		calls := 0
-		op := func(context.Context) (int, error) { calls++; return 0, rtErrBoom }
+		op := func(context.Context) (int, error) { calls++; return 0, errRtBoom }
 		_, err := r.run(t.Context(), op, backoff.MaxTries(1))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 1)
 		if calls != 1 {
@@ -166,7 +166,7 @@ func TestOptionMaxTriesAndMaxTime(t *testing.T) {
 func TestOptionLastWins(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			rec.with(backoff.Constant{Interval: time.Hour}, backoff.FullJitter, backoff.Intervals{time.Second, 2 * time.Second}, backoff.NoJitter)...)
 		rtWantGiveUp(t, err, backoff.ReasonExhausted, 3)
 		rtEqualWaits(t, rec.waits(), rtSecs(1, 2))
@@ -181,7 +181,7 @@ func TestRetryPredicatePanics(t *testing.T) {
 			backoff.Giveup(func(error) bool { panic("giveup") }),
 		} {
 			calls := 0
-			_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, rtErrBoom }, backoff.NoWait{}, o)
+			_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errRtBoom }, backoff.NoWait{}, o)
 			rtWantGiveUp(t, err, backoff.ReasonPanic, 1)
 			var pe *backoff.PanicError
 			if !errors.As(err, &pe) || calls != 1 {
@@ -200,8 +200,8 @@ func TestReasonStrings(t *testing.T) {
 		backoff.Reason(200).String() != "unknown" {
 		t.Fatalf("reason names: %q %q %q", backoff.ReasonMaxTries, backoff.ReasonContext.Error(), backoff.Reason(200))
 	}
-	err := &backoff.GiveUpError{Reason: backoff.ReasonMaxTries, Err: rtErrBoom, Tries: 3}
-	if !errors.Is(err, backoff.ReasonMaxTries) || errors.Is(err, backoff.ReasonMaxTime) || !errors.Is(err, rtErrBoom) ||
+	err := &backoff.GiveUpError{Reason: backoff.ReasonMaxTries, Err: errRtBoom, Tries: 3}
+	if !errors.Is(err, backoff.ReasonMaxTries) || errors.Is(err, backoff.ReasonMaxTime) || !errors.Is(err, errRtBoom) ||
 		err.Error() != "backoff: gave up after 3 tries (max tries): boom" {
 		t.Fatalf("GiveUpError: %v", err)
 	}

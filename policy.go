@@ -353,7 +353,7 @@ func handlerOption[T any](name string, h func(Event[T]), list func(*config) *[]a
 	})
 }
 
-// ErrorOnGiveup(false) makes Retry, a Wrap function and Handle.Result
+// ErrorOnGiveup with false makes Retry, a Wrap function and Handle.Result
 // return the last value and a nil error when the job gives up, like
 // python-backoff's raise_on_giveup=False. Events still carry the reason.
 // It applies to every reason, strategy exhaustion included.

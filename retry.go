@@ -73,7 +73,7 @@ func retry[T any](ctx context.Context, ts timeSource, p *Policy[T], op func(cont
 	}
 	for {
 		actx, cancel := r.attemptContext()
-		v, err, pe := callOp(actx, op)
+		v, pe, err := callOp(actx, op)
 		cancel()
 		if r.after(v, err, pe) {
 			return r.result()

@@ -25,9 +25,9 @@ import (
 )
 
 var (
-	rtErrKey   = errors.New("KeyError")
-	rtErrValue = errors.New("ValueError")
-	rtErrBoom  = errors.New("boom")
+	errRtKey   = errors.New("KeyError")
+	errRtValue = errors.New("ValueError")
+	errRtBoom  = errors.New("boom")
 )
 
 // rtRunner runs an op under a policy one way: Retry, a Wrap function, or an
@@ -254,10 +254,10 @@ func TestPyOnException(t *testing.T) {
 		v, err := r.run(t.Context(), func(context.Context) (bool, error) {
 			calls++
 			if calls < 3 {
-				return false, rtErrKey
+				return false, errRtKey
 			}
 			return true, nil
-		}, backoff.RetryOn(rtErrKey))
+		}, backoff.RetryOn(errRtKey))
 		if !v || err != nil || calls != 3 {
 			t.Fatalf("got (%v, %v) after %d calls, want (true, nil) after 3", v, err, calls)
 		}
@@ -268,7 +268,7 @@ func TestPyOnException(t *testing.T) {
 // target, as issubclass finds a subclass.
 func TestPyOnExceptionTuple(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
-		errs := []error{rtErrKey, fmt.Errorf("wrapped: %w", rtErrValue)}
+		errs := []error{errRtKey, fmt.Errorf("wrapped: %w", errRtValue)}
 		calls := 0
 		v, err := r.run(t.Context(), func(context.Context) (bool, error) {
 			calls++
@@ -276,7 +276,7 @@ func TestPyOnExceptionTuple(t *testing.T) {
 				return false, errs[calls-1]
 			}
 			return true, nil
-		}, backoff.RetryOn(rtErrKey, rtErrValue))
+		}, backoff.RetryOn(errRtKey, errRtValue))
 		if !v || err != nil || calls != 3 {
 			t.Fatalf("got (%v, %v) after %d calls, want (true, nil) after 3", v, err, calls)
 		}
@@ -289,13 +289,13 @@ func TestPyOnExceptionMaxTries(t *testing.T) {
 		calls := 0
 		_, err := r.run(t.Context(), func(context.Context) (bool, error) {
 			calls++
-			return false, rtErrKey
-		}, backoff.RetryOn(rtErrKey), backoff.MaxTries(3))
+			return false, errRtKey
+		}, backoff.RetryOn(errRtKey), backoff.MaxTries(3))
 		if calls != 3 {
 			t.Fatalf("%d calls, want 3", calls)
 		}
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
-		if !errors.Is(err, rtErrKey) {
+		if !errors.Is(err, errRtKey) {
 			t.Fatalf("err = %v, want it to wrap the op's error", err)
 		}
 	})
@@ -306,21 +306,21 @@ func TestPyOnExceptionConstantIterable(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		var rec rtRec[bool]
 		start := time.Now()
-		_, err := r.run(t.Context(), func(context.Context) (bool, error) { return false, rtErrKey },
-			rec.with(backoff.Intervals{1 * time.Second, 2 * time.Second, 3 * time.Second}, backoff.NoJitter, backoff.RetryOn(rtErrKey))...)
+		_, err := r.run(t.Context(), func(context.Context) (bool, error) { return false, errRtKey },
+			rec.with(backoff.Intervals{1 * time.Second, 2 * time.Second, 3 * time.Second}, backoff.NoJitter, backoff.RetryOn(errRtKey))...)
 		rtWantGiveUp(t, err, backoff.ReasonExhausted, 4)
-		if !errors.Is(err, rtErrKey) {
+		if !errors.Is(err, errRtKey) {
 			t.Fatalf("err = %v, want it to wrap KeyError", err)
 		}
 		rec.wantCounts(t, 3, 0, 1)
 		for i, ev := range rec.backoffs {
 			rtCheckEvent(t, fmt.Sprint("backoff ", i), ev, backoff.Event[bool]{
 				Kind: backoff.EventBackoff, Tries: i + 1, Wait: time.Duration(i+1) * time.Second,
-				Elapsed: time.Duration(i*(i+1)/2) * time.Second, Err: rtErrKey,
+				Elapsed: time.Duration(i*(i+1)/2) * time.Second, Err: errRtKey,
 			})
 		}
 		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[bool]{
-			Kind: backoff.EventGiveUp, Tries: 4, Elapsed: 6 * time.Second, Reason: backoff.ReasonExhausted, Err: rtErrKey,
+			Kind: backoff.EventGiveUp, Tries: 4, Elapsed: 6 * time.Second, Reason: backoff.ReasonExhausted, Err: errRtKey,
 		})
 		if el := time.Since(start); el != 6*time.Second {
 			t.Fatalf("took %v, want 6s", el)
@@ -352,7 +352,7 @@ func TestPyOnExceptionJitter(t *testing.T) {
 				v, err := r.run(t.Context(), func(context.Context) (bool, error) {
 					calls++
 					if calls < 10 {
-						return false, rtErrKey
+						return false, errRtKey
 					}
 					return true, nil
 				}, rec.with(append([]backoff.Option{backoff.Expo{Factor: 500 * time.Millisecond}}, c.jitter...)...)...)
@@ -385,7 +385,7 @@ func TestPyOnExceptionSuccess(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			calls++
 			if calls < 3 {
-				return 0, rtErrValue
+				return 0, errRtValue
 			}
 			return 7, nil
 		}, rec.with(backoff.NoWait{}, backoff.NoJitter)...)
@@ -396,7 +396,7 @@ func TestPyOnExceptionSuccess(t *testing.T) {
 		for i, ev := range rec.backoffs {
 			rtCheckEvent(t, fmt.Sprint("backoff ", i), ev, backoff.Event[int]{
 				Kind: backoff.EventBackoff, Tries: i + 1, Wait: 0,
-				Elapsed: time.Duration(i+1) * 100 * time.Millisecond, Err: rtErrValue,
+				Elapsed: time.Duration(i+1) * 100 * time.Millisecond, Err: errRtValue,
 			})
 		}
 		rtCheckEvent(t, "success", rec.successes[0], backoff.Event[int]{
@@ -535,7 +535,7 @@ func TestPyCustomJitter(t *testing.T) {
 		v, err := r.run(t.Context(), func(context.Context) (bool, error) {
 			calls++
 			if calls < 3 {
-				return false, rtErrValue
+				return false, errRtValue
 			}
 			return true, nil
 		}, rec.with(backoff.Constant{Interval: time.Second}, zero)...)
@@ -561,7 +561,7 @@ func TestPyFreshStatePerCall(t *testing.T) {
 			return time.Duration(n) * time.Second, true
 		})
 		calls := 0
-		f := backoff.Wrap(func(context.Context) (int, error) { calls++; return 0, rtErrBoom },
+		f := backoff.Wrap(func(context.Context) (int, error) { calls++; return 0, errRtBoom },
 			backoff.MaxTries(3), strat, backoff.NoJitter)
 		for i := range 2 {
 			calls = 0
@@ -587,7 +587,7 @@ func TestPyConcurrentGoroutines(t *testing.T) {
 			n := ctx.Value(key{}).(*int)
 			*n++
 			if *n < 3 {
-				return 0, rtErrBoom
+				return 0, errRtBoom
 			}
 			return *n, nil
 		}, backoff.Constant{Interval: time.Second})
@@ -640,7 +640,7 @@ func TestPyMaxTime(t *testing.T) {
 			runtime, maxTime := time.Duration(rt)*time.Second, time.Duration(mt)*time.Second
 			t.Run(fmt.Sprintf("runtime=%d/max=%d", rt, mt), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					op := func(context.Context) (int, error) { time.Sleep(runtime); return 0, rtErrBoom }
+					op := func(context.Context) (int, error) { time.Sleep(runtime); return 0, errRtBoom }
 					start := time.Now()
 					_, err := backoff.Retry(t.Context(), op, backoff.Constant{Interval: time.Second}, backoff.NoJitter, backoff.MaxTime(maxTime))
 					total := time.Since(start)
@@ -759,7 +759,7 @@ func TestRetryMaxTimeTrimsLastWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		start := time.Now()
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(500 * time.Millisecond); return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(500 * time.Millisecond); return 0, errRtBoom },
 			rec.with(backoff.Expo{}, backoff.NoJitter, backoff.MaxTime(10*time.Second))...)
 		ge := rtWantGiveUp(t, err, backoff.ReasonMaxTime, 5)
 		rtEqualWaits(t, rec.waits(), rtSecs(1, 2, 4, 1))
@@ -778,7 +778,7 @@ func TestRetryMaxTimeStrict(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		start := time.Now()
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(500 * time.Millisecond); return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(500 * time.Millisecond); return 0, errRtBoom },
 			rec.with(backoff.Expo{}, backoff.NoJitter, backoff.MaxTimeStrict(10*time.Second))...)
 		rtWantGiveUp(t, err, backoff.ReasonMaxTime, 4)
 		rtEqualWaits(t, rec.waits(), rtSecs(1, 2, 4))
@@ -792,7 +792,7 @@ func TestRetryMaxTimeStrict(t *testing.T) {
 func TestRetryMaxTimeZero(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		calls := 0
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errRtBoom },
 			backoff.NoWait{}, backoff.MaxTime(0), backoff.InitialDelay(time.Second))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTime, 1)
 		if calls != 1 {
@@ -814,7 +814,7 @@ func TestRetryJitterAfterCap(t *testing.T) {
 			{"random", backoff.RandomJitter, func(c time.Duration) time.Duration { return c }, func(c time.Duration) time.Duration { return c + time.Second - 1 }},
 		} {
 			var rec rtRec[int]
-			_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+			_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 				rec.with(backoff.Expo{Max: 4 * time.Second}, c.j, backoff.MaxTries(40))...)
 			rtWantGiveUp(t, err, backoff.ReasonMaxTries, 40)
 			for i, w := range rec.waits() {
@@ -839,13 +839,13 @@ func TestRetryContextDeadline(t *testing.T) {
 		var rec rtRec[int]
 		calls := 0
 		start := time.Now()
-		_, err := r.run(ctx, func(context.Context) (int, error) { calls++; return 0, rtErrBoom },
+		_, err := r.run(ctx, func(context.Context) (int, error) { calls++; return 0, errRtBoom },
 			rec.with(backoff.Constant{Interval: 2 * time.Second}, backoff.NoJitter)...)
 		if el := time.Since(start); el != 4*time.Second || calls != 3 {
 			t.Fatalf("%d calls in %v, want 3 in 4s (no useless wait to the deadline)", calls, el)
 		}
 		rtWantGiveUp(t, err, backoff.ReasonContext, 3)
-		if !errors.Is(err, rtErrBoom) {
+		if !errors.Is(err, errRtBoom) {
 			t.Fatalf("err = %v, want it to wrap the last op error", err)
 		}
 		rec.wantCounts(t, 2, 0, 1)
@@ -861,7 +861,7 @@ func TestRetryCancelDuringWait(t *testing.T) {
 		var rec rtRec[int]
 		calls := 0
 		start := time.Now()
-		v, err := r.run(ctx, func(context.Context) (int, error) { calls++; return 9, rtErrBoom },
+		v, err := r.run(ctx, func(context.Context) (int, error) { calls++; return 9, errRtBoom },
 			rec.with(backoff.Constant{Interval: time.Hour}, backoff.NoJitter)...)
 		if el := time.Since(start); el != 3*time.Second || calls != 1 {
 			t.Fatalf("%d calls in %v, want 1 in 3s", calls, el)
@@ -870,7 +870,7 @@ func TestRetryCancelDuringWait(t *testing.T) {
 			t.Fatalf("value %v, want the last value 9", v)
 		}
 		rtWantGiveUp(t, err, backoff.ReasonContext, 1)
-		if !errors.Is(err, context.Canceled) || !errors.Is(err, rtErrBoom) {
+		if !errors.Is(err, context.Canceled) || !errors.Is(err, errRtBoom) {
 			t.Fatalf("err = %v, want it to wrap context.Canceled and the op error", err)
 		}
 		rec.wantCounts(t, 1, 0, 1)
@@ -906,10 +906,10 @@ func TestRetryPermanent(t *testing.T) {
 		calls := 0
 		_, err := r.run(t.Context(), func(context.Context) (int, error) {
 			calls++
-			return 0, fmt.Errorf("ctx: %w", backoff.Permanent(rtErrKey))
-		}, rec.with(backoff.NoWait{}, backoff.RetryOn(rtErrKey))...)
+			return 0, fmt.Errorf("ctx: %w", backoff.Permanent(errRtKey))
+		}, rec.with(backoff.NoWait{}, backoff.RetryOn(errRtKey))...)
 		rtWantGiveUp(t, err, backoff.ReasonPermanent, 1)
-		if calls != 1 || !errors.Is(err, rtErrKey) {
+		if calls != 1 || !errors.Is(err, errRtKey) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 		rec.wantCounts(t, 0, 0, 1)
@@ -925,15 +925,15 @@ func TestRetryNotRetryable(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		calls := 0
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, rtErrKey },
-			rec.with(backoff.NoWait{}, backoff.RetryOn(rtErrValue))...)
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errRtKey },
+			rec.with(backoff.NoWait{}, backoff.RetryOn(errRtValue))...)
 		rtWantGiveUp(t, err, backoff.ReasonNotRetryable, 1)
-		if calls != 1 || !errors.Is(err, rtErrKey) {
+		if calls != 1 || !errors.Is(err, errRtKey) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 		rec.wantCounts(t, 0, 0, 1)
 		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[int]{
-			Kind: backoff.EventGiveUp, Tries: 1, Reason: backoff.ReasonNotRetryable, Err: rtErrKey,
+			Kind: backoff.EventGiveUp, Tries: 1, Reason: backoff.ReasonNotRetryable, Err: errRtKey,
 		})
 	})
 }
@@ -944,7 +944,7 @@ func (e *rtMyErr) Error() string { return fmt.Sprint("code ", e.code) }
 
 func TestRetryOnType(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
-		errs := []error{&rtMyErr{1}, fmt.Errorf("wrapped: %w", &rtMyErr{2}), rtErrKey}
+		errs := []error{&rtMyErr{1}, fmt.Errorf("wrapped: %w", &rtMyErr{2}), errRtKey}
 		calls := 0
 		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errs[calls-1] },
 			backoff.NoWait{}, backoff.RetryOnType[*rtMyErr]())
@@ -955,7 +955,7 @@ func TestRetryOnType(t *testing.T) {
 		// RetryOnType and RetryOn combine with "or".
 		calls = 0
 		_, err = r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errs[calls-1] },
-			backoff.NoWait{}, backoff.RetryOnType[*rtMyErr](), backoff.RetryOn(rtErrKey), backoff.MaxTries(3))
+			backoff.NoWait{}, backoff.RetryOnType[*rtMyErr](), backoff.RetryOn(errRtKey), backoff.MaxTries(3))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
 	})
 }
@@ -967,7 +967,7 @@ func TestRetryOnValueAlsoRetriesErrors(t *testing.T) {
 		results := []struct {
 			v   int
 			err error
-		}{{0, rtErrBoom}, {0, nil}, {0, rtErrKey}, {5, nil}}
+		}{{0, errRtBoom}, {0, nil}, {0, errRtKey}, {5, nil}}
 		calls := 0
 		v, err := r.run(t.Context(), func(context.Context) (int, error) {
 			calls++
@@ -981,7 +981,7 @@ func TestRetryOnValueAlsoRetriesErrors(t *testing.T) {
 		_, err = r.run(t.Context(), func(context.Context) (int, error) {
 			calls++
 			return results[calls-1].v, results[calls-1].err
-		}, backoff.NoWait{}, backoff.RetryOnValue(func(v int) bool { return v == 0 }), backoff.RetryOn(rtErrBoom))
+		}, backoff.NoWait{}, backoff.RetryOnValue(func(v int) bool { return v == 0 }), backoff.RetryOn(errRtBoom))
 		rtWantGiveUp(t, err, backoff.ReasonNotRetryable, 3)
 	})
 }
@@ -990,7 +990,7 @@ func TestRetryOnValueAlsoRetriesErrors(t *testing.T) {
 // MaxTries.
 func TestRetryGiveupOrder(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			backoff.NoWait{}, backoff.MaxTries(1), backoff.Giveup(func(error) bool { return true }))
 		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
 
@@ -1015,16 +1015,16 @@ func TestRetryOpPanics(t *testing.T) {
 				_, err := r.run(t.Context(), func(context.Context) (int, error) {
 					calls++
 					if calls == 2 {
-						panic(rtErrValue)
+						panic(errRtValue)
 					}
-					return 0, rtErrBoom
+					return 0, errRtBoom
 				}, rec.with(backoff.NoWait{})...)
 				ge := rtWantGiveUp(t, err, backoff.ReasonPanic, 2)
 				var pe *backoff.PanicError
-				if !errors.As(err, &pe) || pe.Value != rtErrValue || len(pe.Stack) == 0 {
+				if !errors.As(err, &pe) || pe.Value != errRtValue || len(pe.Stack) == 0 {
 					t.Fatalf("err = %v, want a *PanicError with the value and a stack", err)
 				}
-				if !errors.Is(err, rtErrValue) || calls != 2 {
+				if !errors.Is(err, errRtValue) || calls != 2 {
 					t.Fatalf("err %v, %d calls", err, calls)
 				}
 				if ge.Cause != pe {
@@ -1041,14 +1041,14 @@ func TestRetryOnBackoffPanics(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		calls := 0
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errRtBoom },
 			rec.with(backoff.NoWait{}, backoff.OnBackoff(func(backoff.Event[int]) { panic("handler") }))...)
 		rtWantGiveUp(t, err, backoff.ReasonPanic, 1)
 		var pe *backoff.PanicError
 		if !errors.As(err, &pe) || pe.Value != "handler" {
 			t.Fatalf("err = %v, want a *PanicError", err)
 		}
-		if calls != 1 || !errors.Is(err, rtErrBoom) {
+		if calls != 1 || !errors.Is(err, errRtBoom) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 		rec.wantCounts(t, 1, 0, 1)
@@ -1066,7 +1066,7 @@ func TestRetryOutcomeHandlerPanics(t *testing.T) {
 		if v != 4 || err != nil || after != 1 {
 			t.Fatalf("success: got (%v, %v), later handler ran %d times", v, err, after)
 		}
-		v, err = r.run(t.Context(), func(context.Context) (int, error) { return 3, rtErrBoom },
+		v, err = r.run(t.Context(), func(context.Context) (int, error) { return 3, errRtBoom },
 			backoff.NoWait{}, backoff.MaxTries(2),
 			backoff.OnGiveup(func(backoff.Event[int]) { panic("g") }),
 			backoff.OnGiveup(func(backoff.Event[int]) { after++ }))
@@ -1085,7 +1085,7 @@ func TestRetryAttemptTimeout(t *testing.T) {
 		_, err := r.run(t.Context(), func(ctx context.Context) (int, error) {
 			calls++
 			dl, ok := ctx.Deadline()
-			if !ok || dl.Sub(time.Now()) != 2*time.Second {
+			if !ok || time.Until(dl) != 2*time.Second {
 				t.Errorf("attempt %d: deadline %v (%v), want 2s from now", calls, dl, ok)
 			}
 			<-ctx.Done()
@@ -1115,7 +1115,7 @@ func TestRetryInitialDelayNotInElapsed(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		start := time.Now()
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(time.Second); return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { time.Sleep(time.Second); return 0, errRtBoom },
 			rec.with(backoff.NoWait{}, backoff.MaxTime(2*time.Second), backoff.InitialDelay(5*time.Second), backoff.StartJitter(3*time.Second))...)
 		total := time.Since(start)
 		ge := rtWantGiveUp(t, err, backoff.ReasonMaxTime, 2)
@@ -1150,7 +1150,7 @@ func TestRetryCancelDuringInitialDelay(t *testing.T) {
 func TestRetryDecorrelatedNotDoubleJittered(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			rec.with(backoff.Decorrelated{Base: time.Second, Max: 10 * time.Second}, backoff.MaxTries(50))...)
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 50)
 		for i, w := range rec.waits() {
@@ -1166,7 +1166,7 @@ func TestRetryDecorrelatedNotDoubleJittered(t *testing.T) {
 func TestRetryRuntimeMaxWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
-		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			rec.with(backoff.Constant{Interval: 2 * time.Second}, backoff.Runtime(func(v int, err error) (time.Duration, bool) {
 				return 100 * time.Second, len(rec.backoffs)%2 == 0
 			}), backoff.MaxWait(5*time.Second), backoff.MaxTries(5))...)
@@ -1208,7 +1208,7 @@ func TestRetryPolicyReuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		op := func(context.Context) (int, error) { return 0, rtErrBoom }
+		op := func(context.Context) (int, error) { return 0, errRtBoom }
 		_, err = backoff.Retry(t.Context(), op, pol)
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 5)
 		_, err = backoff.Retry(t.Context(), op, pol, backoff.MaxTries(2),
@@ -1257,7 +1257,7 @@ func TestRetryMockClock(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				calls++
-				return calls, rtErrBoom
+				return calls, errRtBoom
 			}, rec.with(backoff.WithClock(m), backoff.Constant{Interval: 2 * time.Second}, backoff.NoJitter, backoff.MaxTries(3))...)
 		})
 		wantCalls := func(n int) {
@@ -1297,7 +1297,7 @@ func TestRetryMockClockMaxTime(t *testing.T) {
 		m := clock.NewMock()
 		var rec rtRec[int]
 		done := rtGo(func() (int, error) {
-			return backoff.Retry(t.Context(), func(context.Context) (int, error) { return 0, rtErrBoom },
+			return backoff.Retry(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 				rec.with(backoff.WithClock(m), backoff.Expo{}, backoff.NoJitter, backoff.MaxTime(10*time.Second))...)
 		})
 		for i := 0; ; i++ {
@@ -1326,7 +1326,7 @@ func TestRetryMockClockCancel(t *testing.T) {
 		m := clock.NewMock()
 		ctx, cancel := context.WithCancel(t.Context())
 		done := rtGo(func() (int, error) {
-			return backoff.Retry(ctx, func(context.Context) (int, error) { return 0, rtErrBoom },
+			return backoff.Retry(ctx, func(context.Context) (int, error) { return 0, errRtBoom },
 				backoff.WithClock(m), backoff.Constant{Interval: time.Hour})
 		})
 		synctest.Wait()
@@ -1337,7 +1337,7 @@ func TestRetryMockClockCancel(t *testing.T) {
 			t.Fatalf("took %v after cancel", time.Since(start))
 		}
 		rtWantGiveUp(t, res.err, backoff.ReasonContext, 1)
-		if !errors.Is(res.err, context.Canceled) || !errors.Is(res.err, rtErrBoom) {
+		if !errors.Is(res.err, context.Canceled) || !errors.Is(res.err, errRtBoom) {
 			t.Fatalf("err %v", res.err)
 		}
 	})

@@ -46,29 +46,29 @@ func (h *entryHeap) pop() entry {
 }
 
 // down places e at i and sifts it towards the leaves.
-func (s entryHeap) down(i int, e entry) {
-	n := len(s)
+func (h entryHeap) down(i int, e entry) {
+	n := len(h)
 	for {
 		c := 2*i + 1
 		if c >= n {
 			break
 		}
-		if r := c + 1; r < n && s[r].at < s[c].at {
+		if r := c + 1; r < n && h[r].at < h[c].at {
 			c = r
 		}
-		if e.at <= s[c].at {
+		if e.at <= h[c].at {
 			break
 		}
-		s[i] = s[c]
+		h[i] = h[c]
 		i = c
 	}
-	s[i] = e
+	h[i] = e
 }
 
 // heapify restores the heap order of any slice.
-func (s entryHeap) heapify() {
-	for i := len(s)/2 - 1; i >= 0; i-- {
-		s.down(i, s[i])
+func (h entryHeap) heapify() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i, h[i])
 	}
 }
 

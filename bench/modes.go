@@ -14,16 +14,6 @@ import (
 // The modes, in table order.
 var allModes = []string{"cenkalti", "retrygo", "timer", "sleep", "afterfunc", "ours-handle", "ours-fanin"}
 
-var modeTitle = map[string]string{
-	"cenkalti":    "cenkalti/backoff/v5 Retry",
-	"retrygo":     "avast/retry-go/v4 Do",
-	"timer":       "goroutine + time.Timer",
-	"sleep":       "goroutine + time.Sleep",
-	"afterfunc":   "time.AfterFunc chain",
-	"ours-handle": "ours: Submit + Handle",
-	"ours-fanin":  "ours: SubmitTo (fan-in)",
-}
-
 var errFail = errors.New("transient failure")
 
 // jobState is the 16 bytes of per-job state every mode's op closes over.
@@ -38,10 +28,8 @@ type harness struct {
 	k       int
 	wait    time.Duration
 	epoch   time.Time
-	samples []int64       // K slots per job (off-heap), nil when lateness is not recorded
-	first   atomic.Int64  // first attempts made
-	gate    chan struct{} // ours in burst: the first attempt waits for it
-	gated   bool
+	samples []int64      // K slots per job (off-heap), nil when lateness is not recorded
+	first   atomic.Int64 // first attempts made
 }
 
 func (h *harness) now() int64 { return int64(time.Since(h.epoch)) }
