@@ -5,46 +5,6 @@ import (
 	"sync"
 )
 
-// jobCtl lets a job be stopped on its own: by Handle.Cancel or
-// Scheduler.Cancel. Its context is made when the owner takes the job in,
-// under the job's group context; a Cancel that comes first is remembered.
-type jobCtl struct {
-	key      string
-	mu       sync.Mutex
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
-	canceled bool
-}
-
-func (c *jobCtl) bind(parent context.Context) {
-	ctx, cancel := context.WithCancelCause(parent)
-	c.mu.Lock()
-	c.ctx, c.cancel = ctx, cancel
-	canceled := c.canceled
-	c.mu.Unlock()
-	if canceled {
-		cancel(errCanceledCause)
-	}
-}
-
-func (c *jobCtl) stop() {
-	c.mu.Lock()
-	c.canceled = true
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel(errCanceledCause)
-	}
-}
-
-// release frees the job's context from its parent once the job ended.
-func (c *jobCtl) release() {
-	c.mu.Lock()
-	cancel := c.cancel
-	c.mu.Unlock()
-	cancel(context.Canceled)
-}
-
 // eventBuffer is the capacity of a Handle's events channel. One slot is
 // kept for the terminal event, so that it is never dropped.
 const eventBuffer = 16

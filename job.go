@@ -40,7 +40,7 @@ func (b *jobBase) base() *jobBase { return b }
 // ctx is the context the job's op runs under.
 func (b *jobBase) ctx() context.Context {
 	if b.ctl != nil {
-		return b.ctl.ctx
+		return b.ctl
 	}
 	return b.g.ctx
 }
@@ -75,16 +75,16 @@ func (b *jobBase) stopped() context.Context {
 	return nil
 }
 
-// errCanceledCause is the cancel cause of a job stopped by Cancel.
-var errCanceledCause = errors.New("backoff: job canceled")
-
 // stopReason maps why a job's context ended to a give-up reason.
 func stopReason(ctx context.Context) (Reason, error) {
+	if c, ok := ctx.(*jobCtl); ok {
+		if c.wasCanceled() {
+			return ReasonCanceled, nil
+		}
+		ctx = c.parent
+	}
 	cause := context.Cause(ctx)
-	switch {
-	case cause == errCanceledCause:
-		return ReasonCanceled, nil
-	case errors.Is(cause, ErrClosed):
+	if errors.Is(cause, ErrClosed) {
 		return ReasonClosed, nil
 	}
 	return ReasonContext, cause
