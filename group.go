@@ -19,13 +19,21 @@ type group struct {
 	live    int // jobs of the group not yet ended
 	stale   int // entries in h that no longer stand for a waiting job
 	ended   bool
+	shared  bool // found by its context in Scheduler.groups; false for a context type that cannot be a map key
 }
 
 // groupFor returns the group of ctx, creating it and its watch when new.
 func (s *Scheduler) groupFor(ctx context.Context) *group {
+	// Jobs tend to arrive in runs with one context: the last group saves
+	// a type check and a map lookup. Only comparable keys are ever cached,
+	// so the == below cannot panic.
+	if g := s.lastGroup; g != nil && g.key == ctx {
+		return g
+	}
 	comparable := reflect.TypeOf(ctx).Comparable()
 	if comparable {
 		if g := s.groups[ctx]; g != nil {
+			s.lastGroup = g
 			return g
 		}
 	}
@@ -41,7 +49,9 @@ func (s *Scheduler) groupFor(ctx context.Context) *group {
 		}
 	})
 	if comparable {
+		g.shared = true
 		s.groups[ctx] = g
+		s.lastGroup = g
 	}
 	s.allGroups[g] = struct{}{}
 	return g
@@ -51,7 +61,10 @@ func (s *Scheduler) groupFor(ctx context.Context) *group {
 func (s *Scheduler) release(g *group) {
 	g.unwatch()
 	g.cancel(context.Canceled)
-	if s.groups[g.key] == g {
+	if s.lastGroup == g {
+		s.lastGroup = nil
+	}
+	if g.shared && s.groups[g.key] == g {
 		delete(s.groups, g.key)
 	}
 	delete(s.allGroups, g)

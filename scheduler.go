@@ -58,6 +58,7 @@ type Scheduler struct {
 
 	// Owned by the owner goroutine.
 	groups    map[context.Context]*group
+	lastGroup *group // the group groupFor returned last
 	allGroups map[*group]struct{}
 	top       groupHeap
 	closing   bool // no new jobs will come: exit once all have ended
