@@ -13,20 +13,18 @@ const eventBuffer = 16
 // use and never block, except Result, which waits for the end.
 type Handle[T any] struct {
 	ctl jobCtl
-	id  uint64
 	s   *Scheduler
-	j   jobber
+	j   *job[T]
 
 	mu     sync.Mutex
-	ended  bool
-	final  Event[T]
+	final  *Event[T] // set at the end; kept out of line while the job lives
 	err    error
 	done   chan struct{}
 	events chan Event[T]
 }
 
 // ID returns the job's ID, unique within its scheduler.
-func (h *Handle[T]) ID() uint64 { return h.id }
+func (h *Handle[T]) ID() uint64 { return h.j.id }
 
 // Events returns the job's channel of events. Backoff events are produced
 // only once Events has been called, and dropped (and counted in Stats) if
@@ -38,8 +36,8 @@ func (h *Handle[T]) Events() <-chan Event[T] {
 	defer h.mu.Unlock()
 	if h.events == nil {
 		h.events = make(chan Event[T], eventBuffer)
-		if h.ended {
-			h.events <- h.final
+		if h.final != nil {
+			h.events <- *h.final
 			close(h.events)
 		}
 	}
@@ -51,7 +49,7 @@ func (h *Handle[T]) Events() <-chan Event[T] {
 // first, it returns ctx's error and the job carries on.
 func (h *Handle[T]) Result(ctx context.Context) (T, error) {
 	h.mu.Lock()
-	if h.ended {
+	if h.final != nil {
 		defer h.mu.Unlock()
 		return h.final.Value, h.err
 	}
@@ -97,7 +95,7 @@ func (h *Handle[T]) progress(ev Event[T], st *schedStats) {
 func (h *Handle[T]) complete(ev Event[T], err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.ended, h.final, h.err = true, ev, err
+	h.final, h.err = &ev, err
 	if h.events != nil {
 		h.events <- ev
 		close(h.events)

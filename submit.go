@@ -17,14 +17,15 @@ import (
 // nil argument, a duplicate Key and a closed scheduler are errors, and
 // nothing runs.
 //
-// Cost: two allocations (job record and Handle) when opts is a single
-// *Policy[T]; other options are resolved into a policy on every call.
+// Cost, when opts is a single *Policy[T]: two allocations (the job record
+// and the Handle), and one more for the terminal event when the job ends.
+// Other options are resolved into a policy on every call.
 func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts ...Option) (*Handle[T], error) {
 	j, c, err := newJob(ctx, s, op, opts, "Submit")
 	if err != nil {
 		return nil, err
 	}
-	h := &Handle[T]{id: j.id, s: s, j: j}
+	h := &Handle[T]{s: s, j: j}
 	h.ctl.key = c.key
 	j.h, j.ctl = h, &h.ctl
 	if err := s.enqueue(ctx, j, c); err != nil {
