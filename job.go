@@ -59,12 +59,11 @@ type job[T any] struct {
 
 // stopped returns the context whose end stops the job, or nil while it
 // runs on. The group's context is checked as well as the job's own: when
-// a user's context ends, its cancel reaches the group's context, starts
-// the group's watch (which makes the waiting jobs due) and only then,
-// child by child, reaches the jobs' own contexts, so for a moment the
-// group's context is done while a job's is not. Without this check a job
-// made due by its group's end could run its op again under a live
-// context, and again, until its own context caught up.
+// a user's context ends, the group's context ends and its watch makes the
+// waiting jobs due, but a job's own context (a jobCtl whose op asked for
+// Done) hears of it a moment later, through a watch of its own. Without
+// this check a job made due by its group's end could run its op again in
+// that moment.
 func (b *jobBase) stopped() context.Context {
 	if c := b.ctx(); c.Err() != nil {
 		return c
