@@ -8,6 +8,10 @@ import (
 // jobber is how the scheduler's untyped parts hold a job of any value type.
 type jobber interface {
 	base() *jobBase
+	// control is the job's own stop switch, nil for a plain fan-in job.
+	control() *jobCtl
+	// stopped returns the context whose end stops the job, or nil.
+	stopped() context.Context
 	// attempt runs on a worker: one attempt, or the job's end when its
 	// context is done.
 	attempt(s *Scheduler)
@@ -25,7 +29,6 @@ const (
 // it runs; the ready queue and the hand-back list order the two.
 type jobBase struct {
 	g     *group
-	ctl   *jobCtl // jobs with a Handle or a Key; nil for plain fan-in jobs
 	id    uint64
 	at    int64 // due time, in ns since the scheduler's epoch
 	start int64 // when the first attempt started
@@ -37,13 +40,6 @@ type jobBase struct {
 
 func (b *jobBase) base() *jobBase { return b }
 
-// ctx is the context the job's op runs under.
-func (b *jobBase) ctx() context.Context {
-	if b.ctl != nil {
-		return b.ctl
-	}
-	return b.g.ctx
-}
 
 // job is a scheduled job's record: everything it needs between attempts,
 // and nothing per attempt.
@@ -52,7 +48,7 @@ type job[T any] struct {
 	pol     *Policy[T]
 	op      func(context.Context) (T, error)
 	out     chan<- Event[T] // SubmitTo's results channel
-	h       *Handle[T]
+	h       *Handle[T]      // Submit's, or for a keyed SubmitTo job, its stop switch only
 	last    T
 	lastErr error
 }
@@ -64,14 +60,29 @@ type job[T any] struct {
 // Done) hears of it a moment later, through a watch of its own. Without
 // this check a job made due by its group's end could run its op again in
 // that moment.
-func (b *jobBase) stopped() context.Context {
-	if c := b.ctx(); c.Err() != nil {
+func (j *job[T]) stopped() context.Context {
+	if c := j.ctx(); c.Err() != nil {
 		return c
 	}
-	if b.g.ctx.Err() != nil {
-		return b.g.ctx
+	if j.g.ctx.Err() != nil {
+		return j.g.ctx
 	}
 	return nil
+}
+
+func (j *job[T]) control() *jobCtl {
+	if j.h != nil {
+		return &j.h.ctl
+	}
+	return nil
+}
+
+// ctx is the context the job's op runs under.
+func (j *job[T]) ctx() context.Context {
+	if j.h != nil {
+		return &j.h.ctl
+	}
+	return j.g.ctx
 }
 
 // stopReason maps why a job's context ended to a give-up reason.
@@ -155,27 +166,27 @@ func (j *job[T]) end(s *Scheduler, reason Reason, last, cause error, elapsed int
 	// Free the key before the end is published: whoever sees it (a
 	// handler, the terminal event, Result) may submit a new job with the
 	// same key at once.
-	if j.ctl != nil {
-		s.freeKey(j.ctl.key, j)
+	if j.h != nil {
+		s.freeKey(j.h.ctl.key, j)
 	}
 	err := finish(j.pol, &s.env, &ev, reason, last, cause)
 	s.stats.ended(reason)
 	switch {
-	case j.h != nil:
-		j.h.complete(ev, err)
 	case j.out != nil:
 		deliver(s, j.out, ev)
+	case j.h != nil:
+		j.h.complete(ev, err)
 	}
-	if j.ctl != nil {
-		j.ctl.release()
+	if j.h != nil {
+		j.h.ctl.release()
 	}
 	j.ended = true
 	j.op, j.lastErr = nil, nil
 }
 
 func (j *job[T]) key() string {
-	if j.ctl != nil {
-		return j.ctl.key
+	if j.h != nil {
+		return j.h.ctl.key
 	}
 	return ""
 }

@@ -208,10 +208,10 @@ func (s *Scheduler) take(sub submission) {
 	b := j.base()
 	b.g = s.groupFor(sub.ctx)
 	b.g.live++
-	if b.ctl != nil {
-		b.ctl.bind(b.g.ctx)
+	if c := j.control(); c != nil {
+		c.bind(b.g.ctx)
 	}
-	if b.at <= s.now() || b.stopped() != nil {
+	if b.at <= s.now() || j.stopped() != nil {
 		s.makeReady(j)
 		s.flushDue()
 		return
@@ -279,7 +279,7 @@ func (s *Scheduler) flushDue() {
 func (s *Scheduler) settle(j jobber) {
 	b := j.base()
 	if !b.ended {
-		if b.at <= s.now() || b.stopped() != nil {
+		if b.at <= s.now() || j.stopped() != nil {
 			s.makeReady(j)
 			s.flushDue()
 		} else {
@@ -336,7 +336,7 @@ func (s *Scheduler) Cancel(key string) bool {
 	if j == nil {
 		return false
 	}
-	j.base().ctl.stop()
+	j.control().stop()
 	s.wake(j)
 	return true
 }

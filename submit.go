@@ -27,7 +27,7 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	}
 	h := &Handle[T]{s: s, j: j}
 	h.ctl.key = c.key
-	j.h, j.ctl = h, &h.ctl
+	j.h = h
 	if err := s.enqueue(ctx, j, c); err != nil {
 		return nil, err
 	}
@@ -53,7 +53,10 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 	}
 	j.out = results
 	if c.hasKey {
-		j.ctl = &jobCtl{key: c.key}
+		// A keyed job can be stopped by key, which takes the stop switch
+		// that a Handle carries; the Handle itself stays internal.
+		j.h = &Handle[T]{s: s, j: j}
+		j.h.ctl.key = c.key
 	}
 	if err := s.enqueue(ctx, j, c); err != nil {
 		return 0, err
