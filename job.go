@@ -40,7 +40,6 @@ type jobBase struct {
 
 func (b *jobBase) base() *jobBase { return b }
 
-
 // job is a scheduled job's record: everything it needs between attempts,
 // and nothing per attempt.
 type job[T any] struct {
