@@ -36,8 +36,8 @@ type policyView interface {
 	obs() Observer
 }
 
-func (p *Policy[T]) log() *slog.Logger { return p.logger }
-func (p *Policy[T]) obs() Observer     { return p.observer }
+func (p *Policy[T]) log() *slog.Logger { return p.cfg.logger }
+func (p *Policy[T]) obs() Observer     { return p.cfg.observer }
 
 // callOp runs one attempt, turning a panic into a *PanicError so that the
 // job, not the process, ends.
@@ -91,9 +91,9 @@ func backingOff[T any](p *Policy[T], e *env, ev *Event[T]) (pe *PanicError) {
 	for _, h := range p.onBackoff {
 		h(*ev)
 	}
-	logBackoff(e.log(p), p.name, ev)
+	logBackoff(e.log(p), p.cfg.name, ev)
 	if o := e.obs(p); o != nil {
-		observe(e, o, Observation{Kind: ObserveBackoff, ID: ev.ID, Key: ev.Key, Name: p.name,
+		observe(e, o, Observation{Kind: ObserveBackoff, ID: ev.ID, Key: ev.Key, Name: p.cfg.name,
 			Tries: ev.Tries, Elapsed: ev.Elapsed, Wait: ev.Wait, Err: ev.Err})
 	}
 	return nil
@@ -108,24 +108,24 @@ func finish[T any](p *Policy[T], e *env, ev *Event[T], reason Reason, last, caus
 	} else {
 		ev.Kind, ev.Reason = EventGiveUp, reason
 		ev.Err = &GiveUpError{Reason: reason, Err: last, Cause: cause, Tries: ev.Tries, Elapsed: ev.Elapsed}
-		if !p.quietGiveup {
+		if !p.cfg.quietGiveup {
 			result = ev.Err
 		}
 	}
 	hs := p.onSuccess
 	if ev.Kind == EventGiveUp {
 		hs = p.onGiveup
-		logGiveUp(e.log(p), p.name, ev, last)
+		logGiveUp(e.log(p), p.cfg.name, ev, last)
 	}
 	for _, h := range hs {
-		runHandler(e, p.logger, h, ev)
+		runHandler(e, p.cfg.logger, h, ev)
 	}
 	if o := e.obs(p); o != nil {
 		kind := ObserveSuccess
 		if ev.Kind == EventGiveUp {
 			kind = ObserveGiveUp
 		}
-		observe(e, o, Observation{Kind: kind, ID: ev.ID, Key: ev.Key, Name: p.name,
+		observe(e, o, Observation{Kind: kind, ID: ev.ID, Key: ev.Key, Name: p.cfg.name,
 			Tries: ev.Tries, Elapsed: ev.Elapsed, Err: last, Reason: reason})
 	}
 	return result

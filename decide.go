@@ -51,16 +51,16 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		if !p.retryable(o.Err) {
 			return Decision{Reason: ReasonNotRetryable}
 		}
-		for _, g := range p.giveup {
+		for _, g := range p.cfg.giveup {
 			if g(o.Err) {
 				return Decision{Reason: ReasonGiveup}
 			}
 		}
 	}
-	if p.maxTries > 0 && s.Tries >= p.maxTries {
+	if p.cfg.maxTries > 0 && s.Tries >= p.cfg.maxTries {
 		return Decision{Reason: ReasonMaxTries}
 	}
-	if p.hasMaxTime && s.Elapsed >= p.maxTime {
+	if p.cfg.hasMaxTime && s.Elapsed >= p.cfg.maxTime {
 		return Decision{Reason: ReasonMaxTime}
 	}
 	wait, ok := time.Duration(0), false
@@ -73,16 +73,16 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		}
 	}
 	wait = max(wait, 0)
-	if p.maxWait > 0 {
-		wait = min(wait, p.maxWait)
+	if p.cfg.maxWait > 0 {
+		wait = min(wait, p.cfg.maxWait)
 	}
 	if p.jitter != nil {
 		wait = max(p.jitter(wait), 0)
 	}
-	if p.hasMaxTime {
-		left := p.maxTime - s.Elapsed
+	if p.cfg.hasMaxTime {
+		left := p.cfg.maxTime - s.Elapsed
 		if wait > left {
-			if p.strict {
+			if p.cfg.strict {
 				return Decision{Reason: ReasonMaxTime}
 			}
 			wait = left
@@ -95,10 +95,10 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 }
 
 func (p *Policy[T]) retryable(err error) bool {
-	if len(p.retryIf) == 0 {
+	if len(p.cfg.retryIf) == 0 {
 		return true
 	}
-	for _, r := range p.retryIf {
+	for _, r := range p.cfg.retryIf {
 		if r(err) {
 			return true
 		}

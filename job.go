@@ -116,13 +116,13 @@ func (j *job[T]) attempt(s *Scheduler) {
 	}
 	obs := s.env.obs(j.pol)
 	if obs != nil {
-		observe(&s.env, obs, Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.name,
+		observe(&s.env, obs, Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.cfg.name,
 			Tries: int(j.tries) + 1, Elapsed: dur(now - j.start), Lateness: dur(max(now-j.at, 0))})
 	}
 	actx := ctx
 	cancel := context.CancelFunc(nil)
-	if j.pol.attemptTimeout > 0 {
-		actx, cancel = s.ts.WithTimeout(ctx, j.pol.attemptTimeout)
+	if j.pol.cfg.attemptTimeout > 0 {
+		actx, cancel = s.ts.WithTimeout(ctx, j.pol.cfg.attemptTimeout)
 	}
 	v, pe, err := callOp(actx, j.op)
 	if cancel != nil {
@@ -133,7 +133,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 	now = s.now()
 	elapsed := now - j.start
 	if obs != nil {
-		observe(&s.env, obs, Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.name,
+		observe(&s.env, obs, Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.cfg.name,
 			Tries: int(j.tries), Elapsed: dur(elapsed), Err: err})
 	}
 	j.last, j.lastErr = v, err

@@ -64,36 +64,24 @@ func (c *config) duration(name string, d time.Duration) time.Duration {
 // submits many jobs. It is safe for concurrent use. Give a Policy first:
 // options after it override it, and options before it are replaced by it.
 type Policy[T any] struct {
-	src config
+	// cfg holds what needs no type: limits, delays, logger, observer.
+	cfg config
 
-	strategy       Strategy
-	runtime        func(T, error) (time.Duration, bool)
-	jitter         Jitter
-	maxTries       int
-	maxTime        time.Duration
-	hasMaxTime     bool
-	strict         bool
-	maxWait        time.Duration
-	retryIf        []func(error) bool
-	valuePred      func(T) bool
-	giveup         []func(error) bool
-	onBackoff      []func(Event[T])
-	onSuccess      []func(Event[T])
-	onGiveup       []func(Event[T])
-	quietGiveup    bool
-	initialDelay   time.Duration
-	startJitter    time.Duration
-	attemptTimeout time.Duration
-	logger         *slog.Logger
-	name           string
-	observer       Observer
+	// The typed, checked and defaulted parts.
+	strategy  Strategy
+	runtime   func(T, error) (time.Duration, bool)
+	jitter    Jitter
+	valuePred func(T) bool
+	onBackoff []func(Event[T])
+	onSuccess []func(Event[T])
+	onGiveup  []func(Event[T])
 }
 
 // apply replays the options the policy was built from.
 func (p *Policy[T]) apply(c *config) {
 	errs := c.errs
 	key, hasKey, clk := c.key, c.hasKey, c.clock
-	*c = p.src
+	*c = p.cfg
 	c.errs, c.key, c.hasKey, c.clock = errs, key, hasKey, clk
 	// Share no slices with the policy: later options append.
 	c.retryIf = clip(c.retryIf)
@@ -129,7 +117,7 @@ func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
 func resolve[T any](opts []Option) (*Policy[T], *config, error) {
 	if len(opts) == 1 {
 		if p, ok := opts[0].(*Policy[T]); ok && p != nil {
-			return p, &p.src, nil
+			return p, &p.cfg, nil
 		}
 	}
 	var c config
@@ -145,8 +133,8 @@ func resolve[T any](opts []Option) (*Policy[T], *config, error) {
 }
 
 func build[T any](c *config) (*Policy[T], error) {
-	p := &Policy[T]{src: *c}
-	p.src.errs = nil
+	p := &Policy[T]{cfg: *c}
+	p.cfg.errs = nil
 	p.strategy = c.strategy
 	if p.strategy == nil {
 		p.strategy = Expo{}
@@ -173,10 +161,6 @@ func build[T any](c *config) (*Policy[T], error) {
 			p.jitter = FullJitter
 		}
 	}
-	p.maxTries = c.maxTries
-	p.maxTime, p.hasMaxTime, p.strict = c.maxTime, c.hasMaxTime, c.strict
-	p.maxWait = c.maxWait
-	p.retryIf = c.retryIf
 	if c.valuePred != nil {
 		f, ok := c.valuePred.(func(T) bool)
 		if !ok {
@@ -184,13 +168,9 @@ func build[T any](c *config) (*Policy[T], error) {
 		}
 		p.valuePred = f
 	}
-	p.giveup = c.giveup
 	p.onBackoff = handlers[T](c, "OnBackoff", c.onBackoff)
 	p.onSuccess = handlers[T](c, "OnSuccess", c.onSuccess)
 	p.onGiveup = handlers[T](c, "OnGiveup", c.onGiveup)
-	p.quietGiveup = c.quietGiveup
-	p.initialDelay, p.startJitter, p.attemptTimeout = c.initialDelay, c.startJitter, c.attemptTimeout
-	p.logger, p.name, p.observer = c.logger, c.name, c.observer
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}

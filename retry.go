@@ -111,16 +111,16 @@ func (r *loopState[T]) begin() bool {
 }
 
 func startDelay[T any](p *Policy[T]) time.Duration {
-	d := p.initialDelay
-	if p.startJitter > 0 {
-		d = saturatingAdd(d, rand.N(p.startJitter))
+	d := p.cfg.initialDelay
+	if p.cfg.startJitter > 0 {
+		d = saturatingAdd(d, rand.N(p.cfg.startJitter))
 	}
 	return d
 }
 
 func (r *loopState[T]) attemptContext() (context.Context, context.CancelFunc) {
-	if r.p.attemptTimeout > 0 {
-		return r.ts.WithTimeout(r.ctx, r.p.attemptTimeout)
+	if r.p.cfg.attemptTimeout > 0 {
+		return r.ts.WithTimeout(r.ctx, r.p.cfg.attemptTimeout)
 	}
 	return r.ctx, func() {}
 }
