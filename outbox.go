@@ -12,8 +12,9 @@ package backoff
 // Stats counts it (Undelivered while waiting, Discarded after).
 
 type backlog[T any] struct {
-	ch chan<- Event[T]
-	q  []Event[T]
+	ch   chan<- Event[T]
+	q    []Event[T]
+	head int // q[:head] is sent; the slice is reused, not re-sliced, so appends rarely reallocate
 }
 
 // deliver sends a terminal event to a results channel without blocking.
@@ -48,25 +49,30 @@ func deliver[T any](s *Scheduler, ch chan<- Event[T], ev Event[T]) {
 func (b *backlog[T]) flush(s *Scheduler) {
 	for {
 		s.boxMu.Lock()
-		if len(b.q) == 0 {
+		if b.head == len(b.q) {
 			delete(s.outbox, b.ch)
 			s.backlogs.Add(-1)
 			s.boxMu.Unlock()
 			return
 		}
-		ev := b.q[0]
+		ev := b.q[b.head]
 		s.boxMu.Unlock()
 		select {
 		case b.ch <- ev:
 			s.boxMu.Lock()
-			b.q[0] = Event[T]{}
-			b.q = b.q[1:]
+			b.q[b.head] = Event[T]{}
+			b.head++
+			if b.head == len(b.q) || b.head > cap(b.q)/2 {
+				b.q = b.q[:copy(b.q, b.q[b.head:])]
+				clear(b.q[len(b.q):b.head+len(b.q)])
+				b.head = 0
+			}
 			s.stats.undelivered.Add(-1)
 			s.boxMu.Unlock()
 		case <-s.discard:
 			s.boxMu.Lock()
-			n := int64(len(b.q))
-			b.q = nil
+			n := int64(len(b.q) - b.head)
+			b.q, b.head = nil, 0
 			delete(s.outbox, b.ch)
 			s.backlogs.Add(-1)
 			s.stats.undelivered.Add(-n)
