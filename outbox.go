@@ -64,7 +64,7 @@ func (b *backlog[T]) flush(s *Scheduler) {
 			b.head++
 			if b.head == len(b.q) || b.head > cap(b.q)/2 {
 				b.q = b.q[:copy(b.q, b.q[b.head:])]
-				clear(b.q[len(b.q):b.head+len(b.q)])
+				clear(b.q[len(b.q) : b.head+len(b.q)])
 				b.head = 0
 			}
 			s.stats.undelivered.Add(-1)
