@@ -147,11 +147,14 @@ func (s *Scheduler) own(workers *errgroup.Group) {
 			// A hint: popDue reads the clock again.
 			armed = -1
 		case sub := <-s.intake:
-			s.take(sub)
+			// One clock reading serves the whole batch: a job due a
+			// moment late is found by the next popDue.
+			now := s.now()
+			s.take(sub, now)
 			for range 256 {
 				select {
 				case sub := <-s.intake:
-					s.take(sub)
+					s.take(sub, now)
 					continue
 				default:
 				}
@@ -161,8 +164,9 @@ func (s *Scheduler) own(workers *errgroup.Group) {
 			s.retMu.Lock()
 			back, s.returned = s.returned, back[:0]
 			s.retMu.Unlock()
+			now := s.now()
 			for i, j := range back {
-				s.settle(j)
+				s.settle(j, now)
 				back[i] = nil
 			}
 		case g := <-s.ctxEnded:
@@ -203,7 +207,7 @@ type submission struct {
 }
 
 // take receives a submitted job.
-func (s *Scheduler) take(sub submission) {
+func (s *Scheduler) take(sub submission, now int64) {
 	j := sub.j
 	b := j.base()
 	b.g = s.groupFor(sub.ctx)
@@ -211,7 +215,7 @@ func (s *Scheduler) take(sub submission) {
 	if c := j.control(); c != nil {
 		c.bind(b.g.ctx)
 	}
-	if b.at <= s.now() || j.stopped() != nil {
+	if b.at <= now || j.stopped() != nil {
 		s.makeReady(j)
 		s.flushDue()
 		return
@@ -276,10 +280,10 @@ func (s *Scheduler) flushDue() {
 }
 
 // settle takes back a job from a worker: it either waits again or has ended.
-func (s *Scheduler) settle(j jobber) {
+func (s *Scheduler) settle(j jobber, now int64) {
 	b := j.base()
 	if !b.ended {
-		if b.at <= s.now() || j.stopped() != nil {
+		if b.at <= now || j.stopped() != nil {
 			s.makeReady(j)
 			s.flushDue()
 		} else {
