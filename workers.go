@@ -3,6 +3,7 @@ package backoff
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // readyQueue holds due jobs, in the order they fell due, until a worker
@@ -20,6 +21,10 @@ type readyQueue struct {
 }
 
 const maxChunk = 64
+
+// slowChunk is how long a chunk may run before its rest goes back to an
+// idle worker. It is real time: it measures the ops, not the waits.
+const slowChunk = time.Millisecond
 
 func (q *readyQueue) init(workers int) {
 	q.cond.L = &q.mu
@@ -117,11 +122,15 @@ func (s *Scheduler) work() error {
 		if buf == nil {
 			return nil
 		}
+		began := time.Now()
 		for i, j := range buf {
 			s.stats.running.Add(1)
 			j.attempt(s)
 			s.stats.running.Add(-1)
-			if rest := buf[i+1:]; len(rest) > 0 && s.ready.idle.Load() > 0 {
+			// Hand back only for slow ops: in a burst of fast ones, workers
+			// fall idle for a moment all the time, and handing back then
+			// would only bounce jobs between them.
+			if rest := buf[i+1:]; len(rest) > 0 && s.ready.idle.Load() > 0 && time.Since(began) > slowChunk {
 				s.ready.putBack(rest)
 				buf = buf[:i+1]
 				break
