@@ -13,6 +13,16 @@ import (
 
 func succeed(ctx context.Context) (int, error) { return 1, nil }
 
+// submitSucceeding submits n jobs that succeed at once, all reporting to res.
+func submitSucceeding(t *testing.T, s *backoff.Scheduler, res chan<- backoff.Event[int], n int) {
+	t.Helper()
+	for range n {
+		if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestFanInBacklogDelivered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 10
@@ -113,11 +123,7 @@ func TestFanInCloseDiscards(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
 		res := make(chan backoff.Event[int], 1)
-		for range n {
-			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitSucceeding(t, s, res, n)
 		synctest.Wait()
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -165,11 +171,7 @@ func TestFanInShutdownWaitsForReader(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
 		res := make(chan backoff.Event[int], 1)
-		for range 3 {
-			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitSucceeding(t, s, res, 3)
 		synctest.Wait()
 		done := make(chan error)
 		go func() { done <- s.Shutdown(t.Context()) }()
@@ -196,11 +198,7 @@ func TestFanInShutdownTimeoutDiscards(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
 		res := make(chan backoff.Event[int], 1)
-		for range 3 {
-			if _, err := backoff.SubmitTo(t.Context(), s, succeed, res); err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitSucceeding(t, s, res, 3)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
