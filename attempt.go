@@ -15,6 +15,7 @@ type env struct {
 	// handlerPanic is told about a panic in OnSuccess or OnGiveup, which
 	// does not change the job's outcome.
 	handlerPanic func(*PanicError)
+	budget       budgetUse // for jobs without a budget of their own
 }
 
 func (e *env) log(p policyView) *slog.Logger {
@@ -29,6 +30,13 @@ func (e *env) obs(p policyView) Observer {
 		return o
 	}
 	return e.observer
+}
+
+func (e *env) budgetFor(c *config) budgetUse {
+	if c.budget.b != nil {
+		return c.budget
+	}
+	return e.budget
 }
 
 type policyView interface {

@@ -36,6 +36,7 @@ type jobBase struct {
 	tries int32
 	state uint8
 	ended bool
+	owed  bool // a retry the budget deferred: it asks again before it runs
 }
 
 func (b *jobBase) base() *jobBase { return b }
@@ -111,8 +112,24 @@ func (j *job[T]) attempt(s *Scheduler) {
 		j.end(s, reason, j.lastErr, cause, elapsed)
 		return
 	}
+	bu := s.env.budgetFor(&j.pol.cfg)
+	if j.owed {
+		wait, giveUp := bu.reask(&j.pol.cfg, dur(now-j.start))
+		if giveUp {
+			j.end(s, ReasonBudget, j.lastErr, nil, now-j.start)
+			return
+		}
+		if wait > 0 {
+			j.at = now + int64(wait)
+			return
+		}
+		j.owed = false
+	}
 	if j.tries == 0 {
 		j.start = now
+		if bu.b != nil {
+			bu.b.first()
+		}
 	}
 	obs := s.env.obs(j.pol)
 	if obs != nil {
@@ -145,6 +162,12 @@ func (j *job[T]) attempt(s *Scheduler) {
 		j.end(s, d.Reason, err, cause, elapsed)
 		return
 	}
+	giveUp, owed := bu.charge()
+	if giveUp {
+		j.end(s, ReasonBudget, err, nil, elapsed)
+		return
+	}
+	j.owed = owed
 	ev := Event[T]{Kind: EventBackoff, ID: j.id, Key: j.key(), Tries: int(j.tries),
 		Elapsed: dur(elapsed), Wait: d.Wait, Value: v, Err: err}
 	if pe := backingOff(j.pol, &s.env, &ev); pe != nil {

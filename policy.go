@@ -38,6 +38,7 @@ type config struct {
 	name           string
 	observer       Observer
 	nonBlocking    bool
+	budget         budgetUse
 
 	// Per job, never part of a Policy.
 	key    string

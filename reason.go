@@ -19,6 +19,9 @@ const (
 	ReasonCanceled                   // Cancel was called, or a loop body broke out after a failure
 	ReasonClosed                     // the scheduler was closed
 	ReasonPanic                      // the op or an OnBackoff handler panicked
+	ReasonBudget                     // the retry budget had no room for a retry
+
+	numReasons = iota
 )
 
 var reasonNames = [...]string{
@@ -33,6 +36,7 @@ var reasonNames = [...]string{
 	ReasonCanceled:     "canceled",
 	ReasonClosed:       "scheduler closed",
 	ReasonPanic:        "panic",
+	ReasonBudget:       "retry budget empty",
 }
 
 // String returns the reason in words, such as "max tries".

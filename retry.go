@@ -89,6 +89,7 @@ type loopState[T any] struct {
 	p     *Policy[T]
 	env   env
 	sl    sleeper
+	bu    budgetUse
 	start time.Time
 	prev  time.Duration
 	ev    Event[T]
@@ -97,7 +98,7 @@ type loopState[T any] struct {
 }
 
 func newLoopState[T any](ctx context.Context, ts timeSource, p *Policy[T]) *loopState[T] {
-	return &loopState[T]{ctx: ctx, ts: ts, p: p, sl: sleeper{ts: ts}}
+	return &loopState[T]{ctx: ctx, ts: ts, p: p, sl: sleeper{ts: ts}, bu: p.cfg.budget}
 }
 
 // begin waits the initial delay, if any, and starts the clock.
@@ -107,6 +108,9 @@ func (r *loopState[T]) begin() bool {
 		return false
 	}
 	r.start = r.ts.Now()
+	if r.bu.b != nil {
+		r.bu.b.first()
+	}
 	return true
 }
 
@@ -136,15 +140,31 @@ func (r *loopState[T]) after(v T, err error, pe *PanicError) bool {
 		r.end(d.Reason, err, cause)
 		return true
 	}
+	giveUp, owed := r.bu.charge()
+	if giveUp {
+		r.end(ReasonBudget, err, nil)
+		return true
+	}
 	r.ev.Kind, r.ev.Wait, r.ev.Err = EventBackoff, d.Wait, err
 	if pe := backingOff(r.p, &r.env, &r.ev); pe != nil {
 		r.end(ReasonPanic, err, pe)
 		return true
 	}
-	if !r.sl.sleep(r.ctx, d.Wait) {
-		r.ev.Elapsed = r.ts.Now().Sub(r.start)
-		r.end(ReasonContext, err, context.Cause(r.ctx))
-		return true
+	for wait := d.Wait; ; {
+		if !r.sl.sleep(r.ctx, wait) {
+			r.ev.Elapsed = r.ts.Now().Sub(r.start)
+			r.end(ReasonContext, err, context.Cause(r.ctx))
+			return true
+		}
+		if !owed {
+			break
+		}
+		if wait, giveUp = r.bu.reask(&r.p.cfg, r.ts.Now().Sub(r.start)); giveUp {
+			r.ev.Elapsed = r.ts.Now().Sub(r.start)
+			r.end(ReasonBudget, err, nil)
+			return true
+		}
+		owed = wait > 0
 	}
 	r.prev = d.Wait
 	return false

@@ -82,7 +82,7 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		ts:        newTimeSource(c.clock),
-		env:       env{logger: c.logger, observer: c.observer},
+		env:       env{logger: c.logger, observer: c.observer, budget: c.budget},
 		intake:    make(chan submission, c.intake),
 		wakes:     make(chan jobber, 64),
 		kicks:     make(chan struct{}, 1),

@@ -19,6 +19,7 @@ type schedConfig struct {
 	clock    clock.Clock
 	logger   *slog.Logger
 	observer Observer
+	budget   budgetUse
 	errs     []error
 }
 

@@ -10,7 +10,7 @@ type Stats struct {
 	Succeeded uint64
 	GaveUp    uint64
 	// GaveUpBy counts give-ups by reason, indexed by Reason.
-	GaveUpBy [ReasonPanic + 1]uint64
+	GaveUpBy [numReasons]uint64
 	Attempts uint64 // attempts run
 
 	Pending int // jobs not yet ended: waiting, due or running
@@ -33,7 +33,7 @@ type Stats struct {
 type schedStats struct {
 	submitted     atomic.Uint64
 	succeeded     atomic.Uint64
-	gaveUp        [ReasonPanic + 1]atomic.Uint64
+	gaveUp        [numReasons]atomic.Uint64
 	attempts      atomic.Uint64
 	waiting       atomic.Int64
 	running       atomic.Int64

@@ -98,7 +98,7 @@ func run(n, workers int, timeout time.Duration, svc *service) int {
 		done      atomic.Int64
 		dup, zero atomic.Int64
 		succeeded int
-		gaveUp    [backoff.ReasonPanic + 1]int
+		gaveUp    [backoff.ReasonBudget + 1]int
 		allDone   = make(chan struct{})
 	)
 	var consumer sync.WaitGroup
