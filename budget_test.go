@@ -203,10 +203,10 @@ func TestBudgetWaitBoundedByMaxTime(t *testing.T) {
 // outage drives a steady stream of jobs through a scheduler at a
 // dependency that is down from 20 s to 40 s, and counts the calls it gets.
 type outage struct {
-	down                     atomic.Bool
-	firsts, retries          atomic.Int64 // calls during the outage
-	byReason                 [32]atomic.Int64
-	lateFailures, lateBudget atomic.Int64
+	down            atomic.Bool
+	firsts, retries atomic.Int64 // calls during the outage
+	byReason        [32]atomic.Int64
+	lateFailures    atomic.Int64
 }
 
 const outageJobs = 3000 // 50 a second for a minute

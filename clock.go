@@ -13,6 +13,8 @@ type timeSource interface {
 	Now() time.Time
 	NewTimer(d time.Duration) alarm
 	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+	// AfterFunc runs f in its own goroutine after d, unless stopped first.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
 // alarm is one reusable timer.
@@ -38,6 +40,10 @@ func (b benbjohnson) NewTimer(d time.Duration) alarm { return bjTimer{b.c.Timer(
 
 func (b benbjohnson) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return b.c.WithTimeout(ctx, d)
+}
+
+func (b benbjohnson) AfterFunc(d time.Duration, f func()) func() bool {
+	return b.c.AfterFunc(d, f).Stop
 }
 
 type bjTimer struct{ t *clock.Timer }

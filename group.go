@@ -18,6 +18,7 @@ type group struct {
 	idx     int // in the owner's groupHeap, or -1
 	live    int // jobs of the group not yet ended
 	stale   int // entries in h that no longer stand for a waiting job
+	held    int // jobs held by their concurrency group's limit
 	ended   bool
 	shared  bool // found by its context in Scheduler.groups; false for a context type that cannot be a map key
 }
@@ -90,6 +91,9 @@ func (s *Scheduler) endGroup(g *group) {
 	g.h, g.stale = nil, 0
 	if g.idx >= 0 {
 		s.top.remove(g)
+	}
+	if g.held > 0 {
+		s.releaseStopped()
 	}
 }
 

@@ -15,6 +15,8 @@ type jobber interface {
 	// attempt runs on a worker: one attempt, or the job's end when its
 	// context is done.
 	attempt(s *Scheduler)
+	// groupName is the job's concurrency group, or "".
+	groupName() string
 }
 
 // Where a job is, as the owner sees it.
@@ -22,6 +24,7 @@ const (
 	stateNew     uint8 = iota // submitted, not yet taken in by the owner
 	stateWaiting              // in its group's heap
 	stateReady                // due: in the ready queue or with a worker
+	stateHeld                 // due, held back by its group's limit
 )
 
 // jobBase is the untyped part of a job record. Ownership moves with the
@@ -37,6 +40,7 @@ type jobBase struct {
 	state uint8
 	ended bool
 	owed  bool // a retry the budget deferred: it asks again before it runs
+	slot  bool // holds one of its group's attempts in flight
 }
 
 func (b *jobBase) base() *jobBase { return b }
@@ -138,12 +142,15 @@ func (j *job[T]) attempt(s *Scheduler) {
 	}
 	actx := ctx
 	cancel := context.CancelFunc(nil)
-	if j.pol.cfg.attemptTimeout > 0 {
-		actx, cancel = s.ts.WithTimeout(ctx, j.pol.cfg.attemptTimeout)
+	var watch *overdueWatch
+	if t := j.pol.cfg.attemptTimeout; t > 0 {
+		actx, cancel = s.ts.WithTimeout(ctx, t)
+		watch = s.watchOverdue(t, s.env.log(j.pol), j.id, j.key(), j.pol.cfg.name)
 	}
 	v, pe, err := callOp(actx, j.op)
 	if cancel != nil {
 		cancel()
+		watch.done(s)
 	}
 	s.stats.attempts.Add(1)
 	j.tries++
@@ -205,6 +212,8 @@ func (j *job[T]) end(s *Scheduler, reason Reason, last, cause error, elapsed int
 	j.ended = true
 	j.op, j.lastErr = nil, nil
 }
+
+func (j *job[T]) groupName() string { return j.pol.cfg.group }
 
 func (j *job[T]) key() string {
 	if j.h != nil {

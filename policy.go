@@ -39,6 +39,7 @@ type config struct {
 	observer       Observer
 	nonBlocking    bool
 	budget         budgetUse
+	group          string
 
 	// Per job, never part of a Policy.
 	key    string

@@ -54,7 +54,8 @@ type Scheduler struct {
 	backlogs atomic.Int32
 	flushers sync.WaitGroup
 
-	ids atomic.Uint64
+	ids     atomic.Uint64
+	pending pendingCap
 
 	// Owned by the owner goroutine.
 	groups    map[context.Context]*group
@@ -64,6 +65,7 @@ type Scheduler struct {
 	closing   bool // no new jobs will come: exit once all have ended
 	canceling bool // the rest are being cancelled
 	due       []jobber
+	limits    limiter
 }
 
 // NewScheduler starts a scheduler: its owner goroutine and its workers.
@@ -95,7 +97,9 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		outbox:    make(map[any]any),
 		groups:    make(map[context.Context]*group),
 		allGroups: make(map[*group]struct{}),
+		limits:    limiter{deflt: c.groupLimit, limits: c.groupLimits, active: make(map[string]*lane)},
 	}
+	s.pending.init(c.maxPending)
 	s.env.handlerPanic = func(*PanicError) { s.stats.handlerPanics.Add(1) }
 	s.epoch = s.ts.Now()
 	s.ready.init(c.workers)
@@ -118,6 +122,8 @@ func (s *Scheduler) own(workers *errgroup.Group) {
 		timer alarm
 		armed = int64(-1) // the deadline the timer is set for
 		back  []jobber
+		// Each request is heard once: its channel stays closed.
+		stopReq, cancelReq = s.stopReq, s.cancelReq
 	)
 	defer close(s.done)
 	for {
@@ -169,15 +175,16 @@ func (s *Scheduler) own(workers *errgroup.Group) {
 				s.settle(j, now)
 				back[i] = nil
 			}
+			s.flushDue()
 		case g := <-s.ctxEnded:
 			s.endGroup(g)
 		case j := <-s.wakes:
 			s.trigger(j)
-		case <-s.stopReq:
-			s.stopReq = nil
+		case <-stopReq:
+			stopReq = nil
 			s.closing = true
-		case <-s.cancelReq:
-			s.cancelReq = nil
+		case <-cancelReq:
+			cancelReq = nil
 			s.closing, s.canceling = true, true
 			for g := range s.allGroups {
 				g.cancel(ErrClosed)
@@ -262,11 +269,17 @@ func (s *Scheduler) popDue(now int64) {
 	s.flushDue()
 }
 
+// makeReady sends a due job towards the workers, unless its group's
+// limit holds it back.
 func (s *Scheduler) makeReady(j jobber) {
-	if b := j.base(); b.state == stateWaiting {
+	b := j.base()
+	if b.state == stateWaiting {
 		s.stats.waiting.Add(-1)
 	}
-	j.base().state = stateReady
+	if !s.admit(j) {
+		return
+	}
+	b.state = stateReady
 	s.due = append(s.due, j)
 }
 
@@ -281,6 +294,7 @@ func (s *Scheduler) flushDue() {
 
 // settle takes back a job from a worker: it either waits again or has ended.
 func (s *Scheduler) settle(j jobber, now int64) {
+	s.freeSlot(j)
 	b := j.base()
 	if !b.ended {
 		if b.at <= now || j.stopped() != nil {
@@ -299,6 +313,7 @@ func (s *Scheduler) settle(j jobber, now int64) {
 	s.mu.Lock()
 	s.live--
 	s.mu.Unlock()
+	s.pending.release()
 }
 
 // freeKey drops key from the live keys if it still belongs to j.
@@ -310,17 +325,22 @@ func (s *Scheduler) freeKey(key string, j jobber) {
 	s.mu.Unlock()
 }
 
-// trigger makes a waiting job due now (Trigger, Cancel).
+// trigger makes a waiting job due now (Trigger, Cancel), and lets a held
+// job that was cancelled end.
 func (s *Scheduler) trigger(j jobber) {
 	b := j.base()
-	if b.state != stateWaiting {
-		return
+	switch {
+	case b.state == stateWaiting:
+		b.g.stale++
+		s.makeReady(j)
+		s.flushDue()
+		b.g.compact()
+		s.top.fix(b.g)
+	case b.state == stateHeld && j.stopped() != nil:
+		s.unhold(b)
+		s.makeReady(j)
+		s.flushDue()
 	}
-	b.g.stale++
-	s.makeReady(j)
-	s.flushDue()
-	b.g.compact()
-	s.top.fix(b.g)
 }
 
 // wake asks the owner to make j due now if it is waiting.

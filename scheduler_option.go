@@ -21,6 +21,10 @@ type schedConfig struct {
 	observer Observer
 	budget   budgetUse
 	errs     []error
+
+	groupLimit  int
+	groupLimits map[string]int
+	maxPending  int
 }
 
 func (c *schedConfig) fail(format string, args ...any) {

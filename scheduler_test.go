@@ -581,7 +581,7 @@ func TestIntakeFull(t *testing.T) {
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("blocking Submit returned after %v", d)
 		}
-		if st := s.Stats(); st.Submitted != 2 || st.Pending != 2 {
+		if st := s.Stats(); st.Submitted != 2 || st.Pending != 2 || st.Rejected != 2 {
 			t.Fatalf("refused jobs counted: %+v", st)
 		}
 		// Refused jobs left their keys free; the accepted one holds its key.

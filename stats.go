@@ -13,7 +13,7 @@ type Stats struct {
 	GaveUpBy [numReasons]uint64
 	Attempts uint64 // attempts run
 
-	Pending int // jobs not yet ended: waiting, due or running
+	Pending int // jobs not yet ended: waiting, due, held or running
 	Waiting int // in the timer structure
 	Ready   int // due, waiting for a free worker
 	Running int // attempts running now
@@ -28,6 +28,19 @@ type Stats struct {
 	// HandlerPanics counts panics in OnSuccess and OnGiveup handlers and
 	// in Observers; none of them changes a job's outcome.
 	HandlerPanics uint64
+
+	// Held is the number of due jobs held back by their concurrency
+	// group's limit (GroupLimit).
+	Held int
+	// Rejected counts NonBlocking submissions refused because the intake
+	// was full or the scheduler held MaxPending jobs.
+	Rejected uint64
+	// Overdue is the number of attempts running past their
+	// AttemptTimeout by more than a grace (the timeout again, at most a
+	// second): ops that ignore their context, each holding a worker.
+	// OverdueTotal counts them since start; each is logged once.
+	Overdue      int
+	OverdueTotal uint64
 }
 
 type schedStats struct {
@@ -36,11 +49,15 @@ type schedStats struct {
 	gaveUp        [numReasons]atomic.Uint64
 	attempts      atomic.Uint64
 	waiting       atomic.Int64
+	held          atomic.Int64
 	running       atomic.Int64
 	dropped       atomic.Uint64
 	undelivered   atomic.Int64
 	discarded     atomic.Uint64
 	handlerPanics atomic.Uint64
+	rejected      atomic.Uint64
+	overdue       atomic.Int64
+	overdueTotal  atomic.Uint64
 }
 
 func (s *schedStats) ended(r Reason) {
@@ -65,6 +82,10 @@ func (s *Scheduler) Stats() Stats {
 		Undelivered:   int(s.stats.undelivered.Load()),
 		Discarded:     s.stats.discarded.Load(),
 		HandlerPanics: s.stats.handlerPanics.Load(),
+		Held:          int(s.stats.held.Load()),
+		Rejected:      s.stats.rejected.Load(),
+		Overdue:       int(s.stats.overdue.Load()),
+		OverdueTotal:  s.stats.overdueTotal.Load(),
 	}
 	for r := range st.GaveUpBy {
 		st.GaveUpBy[r] = s.stats.gaveUp[r].Load()

@@ -97,14 +97,19 @@ func (s *Scheduler) enqueue(ctx context.Context, j jobber, c *config) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := s.pending.take(ctx, s, c.nonBlocking); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.pending.release()
 		return ErrClosed
 	}
 	if c.hasKey {
 		if s.keys[c.key] != nil {
 			s.mu.Unlock()
+			s.pending.release()
 			return fmt.Errorf("%w: %q", ErrDuplicateKey, c.key)
 		}
 		s.keys[c.key] = j
@@ -117,6 +122,7 @@ func (s *Scheduler) enqueue(ctx context.Context, j jobber, c *config) error {
 		case s.intake <- sub:
 		default:
 			s.unregister(j, c)
+			s.stats.rejected.Add(1)
 			return ErrIntakeFull
 		}
 	} else {
@@ -139,5 +145,6 @@ func (s *Scheduler) unregister(j jobber, c *config) {
 		delete(s.keys, c.key)
 	}
 	s.mu.Unlock()
+	s.pending.release()
 	s.kick()
 }
