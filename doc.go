@@ -53,6 +53,19 @@
 // operations and handlers are contained: the job gives up with
 // ReasonPanic, and the scheduler carries on.
 //
+// # Overload and outages
+//
+// A [Budget] shared through [WithBudget] caps retries at a share of recent
+// first attempts, so that an outage is not made worse by every caller
+// retrying: a retry that finds no room gives up with [ReasonBudget] or
+// waits for room. A scheduler bounds what it holds ([IntakeSize],
+// [MaxPending], with [NonBlocking] to fail fast instead of blocking),
+// caps the attempts in flight of one [Group] ([GroupLimit],
+// [GroupLimitFor]) so that one tenant's burst cannot take every worker,
+// and counts in [Scheduler.Stats] the attempts whose op ignores its
+// context past [AttemptTimeout]. [Scheduler.Close] and
+// [Scheduler.Shutdown] end every job it holds with a terminal event.
+//
 // # Time
 //
 // Waits run on an injectable clock ([WithClock], github.com/benbjohnson/clock).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"strings"
 	"time"
 
@@ -334,4 +335,67 @@ func ExampleErrorOnGiveup() {
 	}, backoff.NoWait{}, backoff.MaxTries(2), backoff.ErrorOnGiveup(false))
 	fmt.Println(v, err)
 	// Output: partial 2 <nil>
+}
+
+// A Budget shared by every caller of a dependency keeps retries to a share
+// of first attempts. Here it allows 0.5 retries per first attempt and no
+// minimum rate: of four calls that each fail once, every second one finds
+// no room to retry and gives up at once.
+func ExampleBudget() {
+	b, err := backoff.NewBudget(backoff.BudgetConfig{Ratio: 0.5})
+	if err != nil {
+		panic(err)
+	}
+	call := backoff.Wrap(func(ctx context.Context) (string, error) {
+		return "", errExampleUnavailable
+	}, backoff.NoWait{}, backoff.MaxTries(2), backoff.WithBudget(b, backoff.GiveUpWhenEmpty))
+	for range 4 {
+		_, err := call(context.Background())
+		var ge *backoff.GiveUpError
+		errors.As(err, &ge)
+		fmt.Printf("gave up after %d tries: %s\n", ge.Tries, ge.Reason.String())
+	}
+	st := b.Stats()
+	fmt.Println("first attempts", st.FirstAttempts, "retries", st.Retries, "denied", st.Denied)
+	// Output:
+	// gave up after 1 tries: retry budget empty
+	// gave up after 2 tries: max tries
+	// gave up after 1 tries: retry budget empty
+	// gave up after 2 tries: max tries
+	// first attempts 4 retries 2 denied 2
+}
+
+// GroupLimit keeps one group's burst from taking every worker: each
+// tenant's jobs run at most one at a time here, whatever the pool's size.
+func ExampleGroupLimit() {
+	s, err := backoff.NewScheduler(backoff.Workers(8), backoff.GroupLimit(1))
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	var mu sync.Mutex
+	running, peak := map[string]int{}, map[string]int{}
+	res := make(chan backoff.Event[string], 16)
+	for _, tenant := range []string{"a", "a", "a", "b", "b", "b"} {
+		op := func(context.Context) (string, error) {
+			mu.Lock()
+			running[tenant]++
+			peak[tenant] = max(peak[tenant], running[tenant])
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running[tenant]--
+			mu.Unlock()
+			return tenant, nil
+		}
+		if _, err := backoff.SubmitTo(context.Background(), s, op, res, backoff.Group(tenant)); err != nil {
+			panic(err)
+		}
+	}
+	for range 6 {
+		<-res
+	}
+	fmt.Println("most at once: a", peak["a"], "b", peak["b"])
+	// Output: most at once: a 1 b 1
 }

@@ -154,11 +154,12 @@ func (j *job[T]) attempt(s *Scheduler) {
 	}
 	s.stats.attempts.Add(1)
 	j.tries++
+	began := now
 	now = s.now()
 	elapsed := now - j.start
 	if obs != nil {
 		observe(&s.env, obs, Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.cfg.name,
-			Tries: int(j.tries), Elapsed: dur(elapsed), Err: err})
+			Tries: int(j.tries), Elapsed: dur(elapsed), Duration: dur(now - began), Err: attemptErr(err, pe)})
 	}
 	j.last, j.lastErr = v, err
 	d, cause := judge(j.pol, ctx, State{Tries: int(j.tries), Elapsed: dur(elapsed), Prev: dur(j.prev)}, v, err, pe)

@@ -87,8 +87,10 @@ func (l *Loop[T]) All() iter.Seq[*Attempt[T]] {
 			*a = Attempt[T]{n: st.ev.Tries + 1}
 			actx, cancel := st.attemptContext()
 			a.ctx = actx
+			began := st.attemptStarts()
 			more := yield(a)
 			cancel()
+			st.attemptEnds(began, a.err, nil)
 			if !more {
 				st.ev.Tries++
 				st.ev.Elapsed = st.ts.Now().Sub(st.start)

@@ -20,7 +20,7 @@ type ObservationKind uint8
 // The kinds of observation.
 const (
 	ObserveAttemptStart ObservationKind = iota + 1 // an attempt is about to run; Lateness is set
-	ObserveAttemptEnd                              // an attempt returned; Err is its error
+	ObserveAttemptEnd                              // an attempt returned; Err is its error, Duration its run time
 	ObserveBackoff                                 // the job will retry after Wait
 	ObserveSuccess                                 // the job succeeded
 	ObserveGiveUp                                  // the job gave up for Reason
@@ -36,10 +36,15 @@ type Observation struct {
 	Elapsed time.Duration
 	Wait    time.Duration
 	// Lateness is how long after its due time an attempt started: timer
-	// delay plus time spent waiting for a worker. Scheduler jobs only.
+	// delay plus time spent waiting for a worker (for a first attempt,
+	// since Submit). Scheduler jobs only.
 	Lateness time.Duration
-	Err      error
-	Reason   Reason
+	// Duration is how long the attempt's op ran (ObserveAttemptEnd).
+	Duration time.Duration
+	// Err is the attempt's error (ObserveAttemptEnd; a *PanicError when
+	// the op panicked) or the last one (ObserveBackoff, ObserveGiveUp).
+	Err    error
+	Reason Reason
 }
 
 // observe hands ob to o, containing a panic: a broken metrics exporter
@@ -58,4 +63,13 @@ func observe(e *env, o Observer, ob Observation) {
 		}
 	}()
 	o.Observe(ob)
+}
+
+// attemptErr is what an observer hears of an attempt's failure: the panic,
+// if the op panicked, else its error.
+func attemptErr(err error, pe *PanicError) error {
+	if pe != nil {
+		return pe
+	}
+	return err
 }

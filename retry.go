@@ -73,8 +73,10 @@ func retry[T any](ctx context.Context, ts timeSource, p *Policy[T], op func(cont
 	}
 	for {
 		actx, cancel := r.attemptContext()
+		began := r.attemptStarts()
 		v, pe, err := callOp(actx, op)
 		cancel()
+		r.attemptEnds(began, err, pe)
 		if r.after(v, err, pe) {
 			return r.result()
 		}
@@ -120,6 +122,30 @@ func startDelay[T any](p *Policy[T]) time.Duration {
 		d = saturatingAdd(d, rand.N(p.cfg.startJitter))
 	}
 	return d
+}
+
+// attemptStarts tells the observer, if any, that an attempt starts, and
+// returns when. Without an observer it reads no clock.
+func (r *loopState[T]) attemptStarts() time.Time {
+	o := r.env.obs(r.p)
+	if o == nil {
+		return time.Time{}
+	}
+	now := r.ts.Now()
+	observe(&r.env, o, Observation{Kind: ObserveAttemptStart, Name: r.p.cfg.name, Tries: r.ev.Tries + 1, Elapsed: now.Sub(r.start)})
+	return now
+}
+
+// attemptEnds tells the observer, if any, how the attempt that began at
+// began ended.
+func (r *loopState[T]) attemptEnds(began time.Time, err error, pe *PanicError) {
+	o := r.env.obs(r.p)
+	if o == nil {
+		return
+	}
+	now := r.ts.Now()
+	observe(&r.env, o, Observation{Kind: ObserveAttemptEnd, Name: r.p.cfg.name, Tries: r.ev.Tries + 1,
+		Elapsed: now.Sub(r.start), Duration: now.Sub(began), Err: attemptErr(err, pe)})
 }
 
 func (r *loopState[T]) attemptContext() (context.Context, context.CancelFunc) {

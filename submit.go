@@ -86,9 +86,9 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	}
 	j := &job[T]{pol: p, op: op}
 	j.id = s.ids.Add(1)
-	if d := startDelay(p); d > 0 {
-		j.at = s.now() + int64(d)
-	}
+	// The first attempt is due now, or after its initial delay; the owner
+	// and the lateness of the first attempt count from here.
+	j.at = s.now() + int64(startDelay(p))
 	return j, c, nil
 }
 
