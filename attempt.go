@@ -62,7 +62,7 @@ func callOp[T any](ctx context.Context, op func(context.Context) (T, error)) (v 
 // judge decides what follows an attempt run under the job context ctx.
 // An op error after the context ended is the context's doing, not a
 // reason to retry.
-func judge[T any](p *Policy[T], ctx context.Context, st State, v T, err error, pe *PanicError) (d Decision, cause error) {
+func judge[T any](ctx context.Context, p *Policy[T], st State, v T, err error, pe *PanicError) (d Decision, cause error) {
 	if pe != nil {
 		return Decision{Reason: ReasonPanic}, pe
 	}

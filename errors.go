@@ -71,7 +71,7 @@ func Permanent(err error) error {
 // target that escapes, one allocation per failed attempt.
 func isPermanent(err error) bool {
 	for err != nil {
-		switch e := err.(type) {
+		switch e := err.(type) { //nolint:errorlint // this is the walk errors.As would do
 		case *permanentError:
 			return true
 		case interface{ Unwrap() error }:

@@ -162,7 +162,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 			Tries: int(j.tries), Elapsed: dur(elapsed), Duration: dur(now - began), Err: attemptErr(err, pe)})
 	}
 	j.last, j.lastErr = v, err
-	d, cause := judge(j.pol, ctx, State{Tries: int(j.tries), Elapsed: dur(elapsed), Prev: dur(j.prev)}, v, err, pe)
+	d, cause := judge(ctx, j.pol, State{Tries: int(j.tries), Elapsed: dur(elapsed), Prev: dur(j.prev)}, v, err, pe)
 	if d.Reason == ReasonContext {
 		d.Reason, cause = stopReason(ctx)
 	}

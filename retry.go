@@ -161,7 +161,7 @@ func (r *loopState[T]) after(v T, err error, pe *PanicError) bool {
 	r.ev.Tries++
 	r.ev.Elapsed = r.ts.Now().Sub(r.start)
 	r.ev.Value = v
-	d, cause := judge(r.p, r.ctx, State{Tries: r.ev.Tries, Elapsed: r.ev.Elapsed, Prev: r.prev}, v, err, pe)
+	d, cause := judge(r.ctx, r.p, State{Tries: r.ev.Tries, Elapsed: r.ev.Elapsed, Prev: r.prev}, v, err, pe)
 	if d.Done() {
 		r.end(d.Reason, err, cause)
 		return true
