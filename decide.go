@@ -35,7 +35,8 @@ func (d Decision) Done() bool { return !d.Retry }
 //
 // For a failed attempt it asks, in this order: Permanent, the retry
 // conditions, the Giveup predicates, MaxTries, MaxTime; then it computes the
-// wait: strategy (or Runtime) capped by MaxWait, jitter, trimmed to
+// wait: strategy (or Runtime) capped by MaxWait, jitter (not of a Runtime
+// wait, unless a jitter option was given), trimmed to
 // MaxTime's time left (or, with MaxTimeStrict, give up when the wait would
 // pass it), and gives up with ReasonContext when the wait would reach the
 // context's deadline. User predicates run here: a panic in one propagates
@@ -67,6 +68,11 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 	if p.runtime != nil {
 		wait, ok = p.runtime(o.Value, o.Err)
 	}
+	// A server-given wait is not jittered unless the user asked for it.
+	jitter := p.jitter
+	if ok && !p.cfg.jitterSet {
+		jitter = nil
+	}
 	if !ok {
 		if wait, ok = p.strategy.Delay(s.Tries, s.Prev); !ok {
 			return Decision{Reason: ReasonExhausted}
@@ -76,8 +82,8 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 	if p.cfg.maxWait > 0 {
 		wait = min(wait, p.cfg.maxWait)
 	}
-	if p.jitter != nil {
-		wait = max(p.jitter(wait), 0)
+	if jitter != nil {
+		wait = max(jitter(wait), 0)
 	}
 	if p.cfg.hasMaxTime {
 		left := p.cfg.maxTime - s.Elapsed

@@ -106,7 +106,7 @@ func TestDecide(t *testing.T) {
 			backoff.State{Tries: 1}, backoff.Outcome[int]{Err: errRtBoom}, backoff.Decision{Retry: true, Wait: 0}},
 		{"Runtime wait", with(backoff.Runtime(func(v int, err error) (time.Duration, bool) { return time.Duration(v) * s, true })),
 			backoff.State{Tries: 1}, backoff.Outcome[int]{Value: 6, Err: errRtBoom}, backoff.Decision{Retry: true, Wait: 6 * s}},
-		{"Runtime declines: strategy", with(backoff.Constant{Interval: 2 * s}, backoff.Runtime(func(int, error) (time.Duration, bool) { return 9 * s, false })),
+		{"Runtime declines: strategy", with(backoff.Constant{Interval: 2 * s}, backoff.NoJitter, backoff.Runtime(func(int, error) (time.Duration, bool) { return 9 * s, false })),
 			backoff.State{Tries: 1}, backoff.Outcome[int]{Err: errRtBoom}, backoff.Decision{Retry: true, Wait: 2 * s}},
 		{"strategy after Runtime replaces it", with(backoff.Runtime(func(int, error) (time.Duration, bool) { return 9 * s, true }), backoff.Constant{Interval: 2 * s}),
 			backoff.State{Tries: 1}, backoff.Outcome[int]{Err: errRtBoom}, backoff.Decision{Retry: true, Wait: 2 * s}},

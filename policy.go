@@ -156,8 +156,6 @@ func build[T any](c *config) (*Policy[T], error) {
 	switch {
 	case c.jitterSet:
 		p.jitter = c.jitter
-	case c.runtime != nil:
-		// Server-given waits are honoured as given (semantics item 13).
 	default:
 		if _, ok := p.strategy.(interface{ selfJittered() }); !ok {
 			p.jitter = FullJitter
@@ -383,11 +381,11 @@ func Key(key string) Option {
 
 // Runtime takes each wait from the failed attempt itself: f gets its value
 // and error (python-backoff's runtime, e.g. a Retry-After header) and
-// returns the wait, or false to use the strategy's wait. With Runtime, no
-// wait is jittered (server-given waits are honoured as given, and the
-// fallback strategy's waits too) unless a jitter option is given; MaxWait
-// caps them. Runtime and the strategies replace each other: the last one
-// given wins. T must be the op's value type.
+// returns the wait, or false to use the strategy's wait. A wait f gives
+// is honoured as given, not jittered, unless a jitter option is given
+// (semantics item 13); the strategy's waits are jittered as usual. MaxWait
+// caps both. A strategy given after Runtime replaces it; one given before
+// it is its fallback. T must be the op's value type.
 func Runtime[T any](f func(value T, err error) (time.Duration, bool)) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

@@ -1162,16 +1162,32 @@ func TestRetryDecorrelatedNotDoubleJittered(t *testing.T) {
 }
 
 // Semantics item 13: Runtime waits are not jittered; MaxWait caps them; a
-// false second result falls back to the strategy.
+// false second result falls back to the strategy, whose waits are jittered
+// as usual.
 func TestRetryRuntimeMaxWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
 		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
 			rec.with(backoff.Constant{Interval: 2 * time.Second}, backoff.Runtime(func(v int, err error) (time.Duration, bool) {
 				return 100 * time.Second, len(rec.backoffs)%2 == 0
-			}), backoff.MaxWait(5*time.Second), backoff.MaxTries(5))...)
-		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 5)
-		rtEqualWaits(t, rec.waits(), rtSecs(5, 2, 5, 2))
+			}), backoff.MaxWait(5*time.Second), backoff.MaxTries(41))...)
+		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 41)
+		waits := rec.waits()
+		fallback := map[time.Duration]bool{}
+		for i, w := range waits {
+			if i%2 == 0 && w != 5*time.Second {
+				t.Fatalf("wait %d = %v: a Runtime wait, want exactly 5s (capped, not jittered)", i, w)
+			}
+			if i%2 == 1 {
+				if w < 0 || w > 2*time.Second {
+					t.Fatalf("wait %d = %v: a fallback wait, want full jitter in [0, 2s]", i, w)
+				}
+				fallback[w] = true
+			}
+		}
+		if len(fallback) < 10 {
+			t.Fatalf("20 fallback waits took %d values: not jittered", len(fallback))
+		}
 	})
 }
 
