@@ -74,7 +74,11 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		jitter = nil
 	}
 	if !ok {
-		if wait, ok = p.strategy.Delay(s.Tries, s.Prev); !ok {
+		strategy := p.strategy
+		if strategy == nil { // a zero Policy, not made by NewPolicy
+			strategy = Expo{}
+		}
+		if wait, ok = strategy.Delay(s.Tries, s.Prev); !ok {
 			return Decision{Reason: ReasonExhausted}
 		}
 	}
@@ -86,7 +90,7 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		wait = max(jitter(wait), 0)
 	}
 	if p.cfg.hasMaxTime {
-		left := p.cfg.maxTime - s.Elapsed
+		left := p.cfg.maxTime - max(s.Elapsed, 0)
 		if wait > left {
 			if p.cfg.strict {
 				return Decision{Reason: ReasonMaxTime}

@@ -14,7 +14,12 @@ import (
 // bounds the wait before jitter, not after (see [RandomJitter]).
 type Jitter func(d time.Duration) time.Duration
 
-func (j Jitter) apply(c *config) { c.setJitter(j) }
+func (j Jitter) apply(c *config) {
+	if j == nil {
+		c.fail("Jitter is nil (NoJitter means none)")
+	}
+	c.setJitter(j)
+}
 
 // FullJitter waits a uniform random time in [0, d]: a 4s wait becomes anything
 // from 0 to 4s. It is the default (AWS's "full jitter", python-backoff's

@@ -124,7 +124,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 			return
 		}
 		if wait > 0 {
-			j.at = now + int64(wait)
+			j.at = int64(saturatingAdd(dur(now), wait))
 			return
 		}
 		j.owed = false
@@ -186,7 +186,7 @@ func (j *job[T]) attempt(s *Scheduler) {
 		j.h.progress(ev, &s.stats)
 	}
 	j.prev = int64(d.Wait)
-	j.at = now + int64(d.Wait)
+	j.at = int64(saturatingAdd(dur(now), d.Wait))
 }
 
 // end gives the job its terminal event, delivers it, and marks the job for

@@ -18,6 +18,13 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // setStrategy records the wait strategy; the last one given wins.
 func (c *config) setStrategy(s Strategy) {
+	// Checked here, not when the policy is built: a bad strategy that a
+	// later one replaces is still a mistake to report.
+	if v, ok := s.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			c.errs = append(c.errs, err)
+		}
+	}
 	c.strategy = s
 	c.runtime = nil
 }

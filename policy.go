@@ -81,6 +81,10 @@ type Policy[T any] struct {
 
 // apply replays the options the policy was built from.
 func (p *Policy[T]) apply(c *config) {
+	if p == nil {
+		c.fail("nil *Policy[%s] (did NewPolicy fail?)", typeName[T]())
+		return
+	}
 	errs := c.errs
 	key, hasKey, clk := c.key, c.hasKey, c.clock
 	*c = p.cfg
@@ -118,7 +122,7 @@ func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
 // single *Policy[T] is used as it is, without copying.
 func resolve[T any](opts []Option) (*Policy[T], *config, error) {
 	if len(opts) == 1 {
-		if p, ok := opts[0].(*Policy[T]); ok && p != nil {
+		if p, ok := opts[0].(*Policy[T]); ok && p != nil && p.strategy != nil {
 			return p, &p.cfg, nil
 		}
 	}
@@ -140,11 +144,6 @@ func build[T any](c *config) (*Policy[T], error) {
 	p.strategy = c.strategy
 	if p.strategy == nil {
 		p.strategy = Expo{}
-	}
-	if v, ok := p.strategy.(interface{ validate() error }); ok {
-		if err := v.validate(); err != nil {
-			c.errs = append(c.errs, err)
-		}
 	}
 	if c.runtime != nil {
 		f, ok := c.runtime.(func(T, error) (time.Duration, bool))

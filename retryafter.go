@@ -30,7 +30,7 @@ func ParseRetryAfter(value string, now time.Time) (time.Duration, error) {
 			return maxDuration, nil
 		}
 		return time.Duration(secs) * time.Second, nil
-	case errors.Is(err, strconv.ErrRange):
+	case errors.Is(err, strconv.ErrRange) && strings.Trim(v, "0123456789") == "":
 		return maxDuration, nil // all digits, just too many of them
 	}
 	t, err := http.ParseTime(v)

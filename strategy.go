@@ -244,15 +244,15 @@ type Decorrelated struct {
 // Delay implements [Strategy].
 func (s Decorrelated) Delay(_ int, prev time.Duration) (time.Duration, bool) {
 	base := s.Base
-	if base == 0 {
+	if base <= 0 { // < 0 only when called directly: validate rejects it
 		base = time.Second
 	}
 	limit := capOf(s.Max)
 	if base >= limit {
-		return limit, true
+		return max(limit, 0), true
 	}
 	hi := limit
-	if prev < limit/3 {
+	if prev = max(prev, 0); prev < limit/3 {
 		hi = max(base, 3*prev)
 	}
 	// base >= 1ns and hi <= math.MaxInt64, so the span cannot overflow.

@@ -88,7 +88,7 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	j.id = s.ids.Add(1)
 	// The first attempt is due now, or after its initial delay; the owner
 	// and the lateness of the first attempt count from here.
-	j.at = s.now() + int64(startDelay(p))
+	j.at = int64(saturatingAdd(dur(s.now()), startDelay(p)))
 	return j, c, nil
 }
 
