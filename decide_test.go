@@ -3,6 +3,7 @@ package backoff_test
 // Table tests straight on backoff.Decide, the pure retry decision.
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestDecide(t *testing.T) {
 			backoff.Outcome[int]{Err: fmt.Errorf("x: %w", backoff.Permanent(errRtValue))}, backoff.Decision{Reason: backoff.ReasonPermanent}},
 		{"not retryable before Giveup", with(backoff.RetryOn(errRtKey), backoff.Giveup(always)), backoff.State{Tries: 1},
 			backoff.Outcome[int]{Err: errRtValue}, backoff.Decision{Reason: backoff.ReasonNotRetryable}},
-		{"retryable via second condition", with(backoff.RetryOn(errRtKey), backoff.RetryIf(func(err error) bool { return err == errRtValue })),
+		{"retryable via second condition", with(backoff.RetryOn(errRtKey), backoff.RetryIf(func(err error) bool { return errors.Is(err, errRtValue) })),
 			backoff.State{Tries: 1}, backoff.Outcome[int]{Err: errRtValue}, backoff.Decision{Retry: true, Wait: s}},
 		{"Giveup before MaxTries", with(backoff.Giveup(always), backoff.MaxTries(1)), backoff.State{Tries: 1},
 			backoff.Outcome[int]{Err: errRtBoom}, backoff.Decision{Reason: backoff.ReasonGiveup}},

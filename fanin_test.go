@@ -2,6 +2,7 @@ package backoff_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -201,7 +202,7 @@ func TestFanInShutdownTimeoutDiscards(t *testing.T) {
 		submitSucceeding(t, s, res, 3)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
+		if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Shutdown: %v", err)
 		}
 		if err := s.Close(); err != nil {

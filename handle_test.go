@@ -160,12 +160,12 @@ func TestHandleResultCtxEndsFirst(t *testing.T) {
 			t.Fatalf("v=%d err=%v at %v", v, err, time.Since(start))
 		}
 		v2, err2 := h.Result(t.Context())
-		if v2 != v || err2 != err {
+		if v2 != v || err2 != err { //nolint:errorlint // the very same error value
 			t.Fatalf("Result after the end: %v %v, first gave %v %v", v2, err2, v, err)
 		}
 		ended, cancel2 := context.WithCancel(t.Context())
 		cancel2()
-		if v3, err3 := h.Result(ended); v3 != v || err3 != err {
+		if v3, err3 := h.Result(ended); v3 != v || err3 != err { //nolint:errorlint // the very same error value
 			t.Fatalf("Result after the end with an ended ctx: %v %v", v3, err3)
 		}
 	})

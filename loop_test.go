@@ -14,7 +14,7 @@ import (
 	"github.com/backoff-go/backoff"
 )
 
-// test_retry_context_success
+// Ports python-backoff's test_retry_context_success.
 func TestLoopSuccessAfterFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := backoff.Attempts[string](t.Context(), backoff.NoWait{})
@@ -34,7 +34,7 @@ func TestLoopSuccessAfterFailures(t *testing.T) {
 	})
 }
 
-// test_retry_context_max_tries
+// Ports python-backoff's test_retry_context_max_tries.
 func TestLoopMaxTries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.MaxTries(3))
@@ -51,7 +51,7 @@ func TestLoopMaxTries(t *testing.T) {
 	})
 }
 
-// test_retry_context_no_raise_on_giveup
+// Ports python-backoff's test_retry_context_no_raise_on_giveup.
 func TestLoopErrorOnGiveupFalse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.MaxTries(3), backoff.ErrorOnGiveup(false))
@@ -88,7 +88,7 @@ func TestLoopUnmatchedError(t *testing.T) {
 	})
 }
 
-// test_retry_context_giveup
+// Ports python-backoff's test_retry_context_giveup.
 func TestLoopGiveup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.Giveup(func(error) bool { return true }))
@@ -105,7 +105,7 @@ func TestLoopGiveup(t *testing.T) {
 	})
 }
 
-// test_retry_context_handlers
+// Ports python-backoff's test_retry_context_handlers.
 func TestLoopHandlers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec rtRec[int]

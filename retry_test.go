@@ -556,13 +556,13 @@ func TestPyCustomJitter(t *testing.T) {
 func TestPyFreshStatePerCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var ns []int
-		strat := backoff.StrategyFunc(func(n int, prev time.Duration) (time.Duration, bool) {
+		strategy := backoff.StrategyFunc(func(n int, prev time.Duration) (time.Duration, bool) {
 			ns = append(ns, n)
 			return time.Duration(n) * time.Second, true
 		})
 		calls := 0
 		f := backoff.Wrap(func(context.Context) (int, error) { calls++; return 0, errRtBoom },
-			backoff.MaxTries(3), strat, backoff.NoJitter)
+			backoff.MaxTries(3), strategy, backoff.NoJitter)
 		for i := range 2 {
 			calls = 0
 			start := time.Now()

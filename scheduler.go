@@ -36,6 +36,9 @@ type Scheduler struct {
 	cancelReq chan struct{} // closed when pending work must be cancelled
 	discard   chan struct{} // closed when undelivered results are dropped
 	done      chan struct{} // closed when the owner has exited
+	// loopDone is closed when the owner stops serving requests: every
+	// job has ended, and it only waits for workers and flushers.
+	loopDone chan struct{}
 
 	mu          sync.Mutex
 	closed      bool
@@ -93,6 +96,7 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		cancelReq: make(chan struct{}),
 		discard:   make(chan struct{}),
 		done:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
 		keys:      make(map[string]jobber),
 		outbox:    make(map[any]any),
 		groups:    make(map[context.Context]*group),
@@ -104,8 +108,8 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 	s.epoch = s.ts.Now()
 	s.ready.init(c.workers)
 	var workers errgroup.Group
-	for range c.workers {
-		workers.Go(s.work)
+	for _, c := range s.ready.chunks {
+		workers.Go(func() error { return s.work(c) })
 	}
 	go s.own(&workers)
 	return s, nil
@@ -191,6 +195,7 @@ func (s *Scheduler) own(workers *errgroup.Group) {
 			}
 		}
 	}
+	close(s.loopDone)
 	if timer != nil {
 		timer.Stop()
 	}
@@ -347,7 +352,8 @@ func (s *Scheduler) trigger(j jobber) {
 func (s *Scheduler) wake(j jobber) {
 	select {
 	case s.wakes <- j:
-	case <-s.done:
+	case <-s.loopDone:
+		// Every job has ended: there is nothing to wake.
 	}
 }
 

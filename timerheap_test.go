@@ -172,17 +172,18 @@ func TestGroupCompact(t *testing.T) {
 		j.at = r.Int64N(1000)
 		j.state = stateWaiting
 		g.h.push(entry{at: j.at, j: j})
-		if i%3 == 0 {
+		switch i % 3 {
+		case 0:
 			// Triggered: no longer waiting, its entry is stale.
 			j.state = stateReady
 			g.stale++
-		} else if i%3 == 1 {
+		case 1:
 			// Waiting again at another time: the old entry is stale.
 			g.stale++
 			j.at += 1000
 			g.h.push(entry{at: j.at, j: j})
 			live = append(live, j.at)
-		} else {
+		default:
 			live = append(live, j.at)
 		}
 	}

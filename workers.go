@@ -3,7 +3,6 @@ package backoff
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // readyQueue holds due jobs, in the order they fell due, until a worker
@@ -17,19 +16,30 @@ type readyQueue struct {
 	head, n int
 	closed  bool
 	workers int
-	idle    atomic.Int32 // workers waiting for work
+	idle    atomic.Int32 // workers waiting for work, or looking for some
+	// chunks are the workers' jobs taken and not yet started. A worker
+	// that finds the queue empty steals from them, so that no due job
+	// waits behind another's slow op while a worker is free.
+	chunks []*chunk
+	offers uint64 // counts the rests offered to idle workers; under mu
+}
+
+// chunk is what one worker has taken: jobs[next:] are not started yet.
+type chunk struct {
+	mu   sync.Mutex
+	jobs []jobber
+	next int
 }
 
 const maxChunk = 64
-
-// slowChunk is how long a chunk may run before its rest goes back to an
-// idle worker. It is real time: it measures the ops, not the waits.
-const slowChunk = time.Millisecond
 
 func (q *readyQueue) init(workers int) {
 	q.cond.L = &q.mu
 	q.workers = workers
 	q.ring = make([]jobber, 64)
+	for range workers {
+		q.chunks = append(q.chunks, &chunk{jobs: make([]jobber, 0, maxChunk)})
+	}
 }
 
 // push appends due jobs and wakes workers.
@@ -58,17 +68,30 @@ func (q *readyQueue) grow() {
 	q.ring, q.head = r, 0
 }
 
-// take blocks until there is work, and moves a share of it into buf. It
-// returns nil once the queue is closed and empty.
-func (q *readyQueue) take(buf []jobber) []jobber {
+// take blocks until there is work, and moves a share of it into buf:
+// from the queue, or else stolen from another worker's chunk. It returns
+// nil once the queue is closed and empty.
+func (q *readyQueue) take(buf []jobber, self *chunk) []jobber {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for q.n == 0 {
 		if q.closed {
 			return nil
 		}
+		// Idle before looking, so that a worker that offers its rest
+		// meanwhile sees it and counts the offer.
 		q.idle.Add(1)
-		q.cond.Wait()
+		offers := q.offers
+		q.mu.Unlock()
+		buf = q.steal(buf, self)
+		q.mu.Lock()
+		if len(buf) > 0 {
+			q.idle.Add(-1)
+			return buf
+		}
+		if q.n == 0 && !q.closed && q.offers == offers {
+			q.cond.Wait()
+		}
 		q.idle.Add(-1)
 	}
 	k := min(max(q.n/q.workers, 1), maxChunk)
@@ -81,20 +104,58 @@ func (q *readyQueue) take(buf []jobber) []jobber {
 	return buf
 }
 
-// putBack returns the untouched rest of a chunk to the head of the queue,
-// in order, for idle workers to share.
-func (q *readyQueue) putBack(js []jobber) {
-	q.mu.Lock()
-	for i := len(js) - 1; i >= 0; i-- {
-		if q.n == len(q.ring) {
-			q.grow()
+// steal moves half of the first unstarted jobs found in another worker's
+// chunk, at least one, into buf.
+func (q *readyQueue) steal(buf []jobber, self *chunk) []jobber {
+	for _, c := range q.chunks {
+		if c == self {
+			continue
 		}
-		q.head = (q.head - 1 + len(q.ring)) % len(q.ring)
-		q.ring[q.head] = js[i]
-		q.n++
+		c.mu.Lock()
+		if left := len(c.jobs) - c.next; left > 0 {
+			k := (left + 1) / 2
+			buf = append(buf, c.jobs[c.next:c.next+k]...)
+			clear(c.jobs[c.next : c.next+k])
+			c.next += k
+			c.mu.Unlock()
+			return buf
+		}
+		c.mu.Unlock()
 	}
+	return buf
+}
+
+// offer wakes an idle worker, if there is one, to steal the rest of a
+// chunk whose worker is about to run an op that may be slow.
+func (q *readyQueue) offer() {
+	if q.idle.Load() == 0 {
+		return
+	}
+	q.mu.Lock()
+	q.offers++
 	q.mu.Unlock()
-	q.cond.Broadcast()
+	q.cond.Signal()
+}
+
+// pop returns the chunk's next job and whether others are left after it.
+func (c *chunk) pop() (jobber, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.next == len(c.jobs) {
+		c.jobs, c.next = c.jobs[:0], 0
+		return nil, false
+	}
+	j := c.jobs[c.next]
+	c.jobs[c.next] = nil
+	c.next++
+	return j, c.next < len(c.jobs)
+}
+
+func (c *chunk) set(js []jobber) {
+	c.mu.Lock()
+	c.jobs = append(c.jobs[:0], js...)
+	c.next = 0
+	c.mu.Unlock()
 }
 
 func (q *readyQueue) len() int {
@@ -110,43 +171,43 @@ func (q *readyQueue) close() {
 	q.cond.Broadcast()
 }
 
-// work is one worker's loop: take a chunk, run each job's attempt, hand
-// the chunk back to the owner. A chunk is taken when the queue is long;
-// if a worker falls idle meanwhile (the chunk's ops are slow), the rest of
-// the chunk goes back to the queue, so no due job waits behind a slow op
-// while a worker is free.
-func (s *Scheduler) work() error {
+// work is one worker's loop: take a chunk, run each job's attempt and
+// hand the job back to the owner as soon as it has run. A chunk is taken
+// when the queue is long; while this worker runs an op, the rest of its
+// chunk may be stolen by an idle one, so that no due job waits behind a
+// slow op while a worker is free.
+func (s *Scheduler) work(c *chunk) error {
 	buf := make([]jobber, 0, maxChunk)
 	for {
-		buf = s.ready.take(buf[:0])
+		buf = s.ready.take(buf[:0], c)
 		if buf == nil {
 			return nil
 		}
-		began := time.Now()
-		for i, j := range buf {
+		c.set(buf)
+		clear(buf)
+		for {
+			j, more := c.pop()
+			if j == nil {
+				break
+			}
+			if more {
+				s.ready.offer()
+			}
 			s.stats.running.Add(1)
 			j.attempt(s)
 			s.stats.running.Add(-1)
-			// Hand back only for slow ops: in a burst of fast ones, workers
-			// fall idle for a moment all the time, and handing back then
-			// would only bounce jobs between them.
-			if rest := buf[i+1:]; len(rest) > 0 && s.ready.idle.Load() > 0 && time.Since(began) > slowChunk {
-				s.ready.putBack(rest)
-				buf = buf[:i+1]
-				break
-			}
+			s.giveBack(j)
 		}
-		s.giveBack(buf)
 	}
 }
 
 // giveBack returns jobs to the owner, which re-arms or retires them. The
 // owner is kicked only when its inbox was empty: one wake-up serves a
 // whole backlog.
-func (s *Scheduler) giveBack(js []jobber) {
+func (s *Scheduler) giveBack(j jobber) {
 	s.retMu.Lock()
 	wake := len(s.returned) == 0
-	s.returned = append(s.returned, js...)
+	s.returned = append(s.returned, j)
 	s.retMu.Unlock()
 	if wake {
 		s.kick()

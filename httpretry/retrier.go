@@ -32,7 +32,7 @@ func newRetrier(opts []Option) (*retrier, error) {
 		o.apply(&s)
 	}
 	r := &retrier{statuses: s.statuses, maxRetryAfter: s.maxRetryAfter}
-	r.run = backoff.Wrap(r.attempt, s.backoffOptions(r)...)
+	r.run = backoff.Wrap(r.attempt, s.backoffOptions(r)...) //nolint:bodyclose // a function, not a response
 	if err := checkWrapped(r.run); err != nil {
 		s.errs = append(s.errs, fmt.Errorf("httpretry: Policy: %w", err))
 	}
@@ -74,7 +74,7 @@ var nilCtxErr = sync.OnceValue(func() string {
 // with bad options, the options' error comes first.
 func checkWrapped(run func(context.Context) (*http.Response, error)) error {
 	var none context.Context
-	_, err := run(none)
+	_, err := run(none) //nolint:bodyclose // a nil context gets no response
 	if err == nil || err.Error() == nilCtxErr() {
 		return nil
 	}

@@ -40,7 +40,7 @@ func main() {
 }
 
 func run() error {
-	srv := httptest.NewServer(http.HandlerFunc(serve(new(atomic.Int64))))
+	srv := httptest.NewServer(serve(new(atomic.Int64)))
 	defer srv.Close()
 
 	var asked, waited time.Duration
