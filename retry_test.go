@@ -184,7 +184,7 @@ func rtSecs(vs ...float64) []time.Duration {
 // Port of python-backoff tests/test_backoff.py.
 // ---------------------------------------------------------------------
 
-// test_on_predicate
+// Ports python-backoff's test_on_predicate.
 func TestPyOnPredicate(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		calls := 0
@@ -247,7 +247,7 @@ func TestPyOnPredicateMaxTime(t *testing.T) {
 	})
 }
 
-// test_on_exception
+// Ports python-backoff's test_on_exception.
 func TestPyOnException(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		calls := 0
@@ -283,7 +283,7 @@ func TestPyOnExceptionTuple(t *testing.T) {
 	})
 }
 
-// test_on_exception_max_tries
+// Ports python-backoff's test_on_exception_max_tries.
 func TestPyOnExceptionMaxTries(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		calls := 0
@@ -437,7 +437,7 @@ func TestPyOnExceptionGiveup(t *testing.T) {
 	}
 }
 
-// test_on_exception_giveup_predicate
+// Ports python-backoff's test_on_exception_giveup_predicate.
 func TestPyOnExceptionGiveupPredicate(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		vals := []string{"foo", "bar", "baz", "qux"}
@@ -456,7 +456,7 @@ func TestPyOnExceptionGiveupPredicate(t *testing.T) {
 	})
 }
 
-// test_on_predicate_success
+// Ports python-backoff's test_on_predicate_success.
 func TestPyOnPredicateSuccess(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		var rec rtRec[bool]
@@ -1021,13 +1021,13 @@ func TestRetryOpPanics(t *testing.T) {
 				}, rec.with(backoff.NoWait{})...)
 				ge := rtWantGiveUp(t, err, backoff.ReasonPanic, 2)
 				var pe *backoff.PanicError
-				if !errors.As(err, &pe) || pe.Value != errRtValue || len(pe.Stack) == 0 {
+				if !errors.As(err, &pe) || pe.Value != errRtValue || len(pe.Stack) == 0 { //nolint:errorlint // the panic value itself
 					t.Fatalf("err = %v, want a *PanicError with the value and a stack", err)
 				}
 				if !errors.Is(err, errRtValue) || calls != 2 {
 					t.Fatalf("err %v, %d calls", err, calls)
 				}
-				if ge.Cause != pe {
+				if ge.Cause != pe { //nolint:errorlint // the very same value
 					t.Fatalf("Cause = %v, want the *PanicError", ge.Cause)
 				}
 				rec.wantCounts(t, 1, 0, 1)
