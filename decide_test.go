@@ -5,6 +5,7 @@ package backoff_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,42 @@ func TestDecidePredicatePanics(t *testing.T) {
 	}()
 	backoff.Decide(p, backoff.State{Tries: 1}, backoff.Outcome[int]{Err: errRtBoom})
 	t.Fatal("Decide did not panic")
+}
+
+func TestPolicyLimits(t *testing.T) {
+	p, err := backoff.NewPolicy[int](backoff.MaxTries(7), backoff.MaxTimeStrict(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, strict, ok := p.MaxTime()
+	if p.MaxTries() != 7 || d != time.Minute || !strict || !ok {
+		t.Fatalf("limits = %d, %v %v %v", p.MaxTries(), d, strict, ok)
+	}
+	p, err = backoff.NewPolicy[int]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := p.MaxTime(); ok || p.MaxTries() != 0 {
+		t.Fatal("a policy without limits reports some")
+	}
+}
+
+func TestReasonText(t *testing.T) {
+	for r := backoff.ReasonNone; r <= backoff.ReasonBudget; r++ {
+		b, err := r.MarshalText()
+		if err != nil || string(b) != r.String() {
+			t.Fatalf("MarshalText(%d) = %q, %v", r, b, err)
+		}
+		var back backoff.Reason
+		if err := back.UnmarshalText(b); err != nil || back != r {
+			t.Fatalf("UnmarshalText(%q) = %v, %v; want %v", b, back, err, r)
+		}
+	}
+	if _, err := (backoff.ReasonBudget + 1).MarshalText(); err == nil {
+		t.Fatal("MarshalText of an unknown reason: no error")
+	}
+	var r backoff.Reason
+	if err := r.UnmarshalText([]byte("nonsense")); err == nil || !strings.Contains(err.Error(), `backoff: unknown Reason "nonsense"`) {
+		t.Fatalf("UnmarshalText(nonsense): %v", err)
+	}
 }

@@ -97,6 +97,17 @@ func (p *Policy[T]) apply(c *config) {
 
 func clip[S ~[]E, E any](s S) S { return s[:len(s):len(s)] }
 
+// MaxTries returns the policy's MaxTries, or 0 when tries are unlimited.
+// Backends that keep their own attempt limit (River's MaxAttempts) read it.
+func (p *Policy[T]) MaxTries() int { return p.cfg.maxTries }
+
+// MaxTime returns the policy's MaxTime and whether it is strict
+// (MaxTimeStrict); ok is false when the policy has none. A durable backend
+// stores the deadline it implies with the job.
+func (p *Policy[T]) MaxTime() (d time.Duration, strict, ok bool) {
+	return p.cfg.maxTime, p.cfg.strict, p.cfg.hasMaxTime
+}
+
 // NewPolicy checks opts against the value type T and freezes them. The
 // error names every bad option. Per-job options (Key, WithClock) are
 // rejected: give them to the call that runs the job.

@@ -1,5 +1,7 @@
 package backoff
 
+import "fmt"
+
 // Reason says why a job gave up. Every give-up carries exactly one.
 //
 // A Reason is an error, so a caller can test a give-up error with
@@ -50,3 +52,23 @@ func (r Reason) String() string {
 // Error makes a Reason usable as an errors.Is target. Since a Reason is
 // an error, fmt prints it with this prefix; use String for the bare words.
 func (r Reason) Error() string { return "backoff: " + r.String() }
+
+// MarshalText writes the reason as String does, so that it reads well in
+// JSON and in a durable job's stored state.
+func (r Reason) MarshalText() ([]byte, error) {
+	if int(r) >= len(reasonNames) {
+		return nil, fmt.Errorf("backoff: unknown Reason %d", uint8(r))
+	}
+	return []byte(reasonNames[r]), nil
+}
+
+// UnmarshalText reads what MarshalText wrote.
+func (r *Reason) UnmarshalText(text []byte) error {
+	for i, name := range reasonNames {
+		if name == string(text) {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("backoff: unknown Reason %q", text)
+}
