@@ -355,11 +355,15 @@ func writeJSONL(file string, rs []Result) error {
 		return err
 	}
 	defer f.Close()
+	// A bufio.Writer keeps its first error: Flush reports it.
 	w := bufio.NewWriter(f)
 	for _, r := range rs {
-		b, _ := json.Marshal(r)
-		w.Write(b)
-		w.WriteByte('\n')
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		_, _ = w.Write(b)
+		_ = w.WriteByte('\n')
 	}
 	return w.Flush()
 }
@@ -418,6 +422,10 @@ func render(o options) error {
 	b.WriteString("\n## Charts\n\n![bytes per pending job](bytes_per_job.svg)\n\n![RSS per pending job](rss_per_job.svg)\n\n![attempts per second](attempts_per_s.svg)\n")
 	b.WriteString("\n## Tables (medians over reps)\n")
 	b.WriteString(tablesMarkdown(results))
+	// The durable backend's figures, written by riverbackoff's durablebench.
+	if d := readOr("durable.md", ""); d != "" {
+		b.WriteString("\n" + d)
+	}
 	b.WriteString("\n## Where time and memory go\n\n")
 	b.WriteString(readOr("analysis.md", "(analysis.md missing)\n"))
 	b.WriteString("\n### Profile output\n")

@@ -1,0 +1,294 @@
+package riverbackoff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/backoff-go/backoff"
+	"github.com/riverqueue/river"
+)
+
+// Worker is a River worker that runs an op under a backoff policy: each
+// River attempt calls the op once, and [backoff.Decide] says what follows.
+// Register it with [AddWorker], or with river.AddWorker after [NewWorker].
+//
+// It embeds river.WorkerDefaults, so the client's JobTimeout bounds each
+// attempt (the durable AttemptTimeout); embed *Worker in a struct of your
+// own to override Timeout or Middleware for one kind.
+type Worker[A river.JobArgs, T any] struct {
+	river.WorkerDefaults[A]
+
+	policy *backoff.Policy[T]
+	op     func(context.Context, *river.Job[A]) (T, error)
+	waits  waitStash[A]
+}
+
+// NewWorker returns a worker that runs op under policy for jobs whose args
+// are A. The op gets River's job (args, attempt, metadata) and a context
+// that ends at the client's JobTimeout or when the client stops. T is
+// stored as JSON in the job's metadata after every attempt, so it must be
+// JSON-encodable and should be small; a value that fails to encode is
+// stored as null.
+func NewWorker[A river.JobArgs, T any](policy *backoff.Policy[T], op func(ctx context.Context, job *river.Job[A]) (T, error)) (*Worker[A, T], error) {
+	if policy == nil {
+		return nil, errors.New("riverbackoff: NewWorker: policy is nil")
+	}
+	if op == nil {
+		return nil, errors.New("riverbackoff: NewWorker: op is nil")
+	}
+	return &Worker[A, T]{policy: policy, op: op}, nil
+}
+
+// AddWorker registers a [Worker] for jobs whose args are A on workers: the
+// durable counterpart of submitting op with policy to a scheduler. It fails
+// like NewWorker, or when a worker for A's kind is already registered.
+func AddWorker[A river.JobArgs, T any](workers *river.Workers, policy *backoff.Policy[T], op func(ctx context.Context, job *river.Job[A]) (T, error)) error {
+	w, err := NewWorker(policy, op)
+	if err != nil {
+		return err
+	}
+	return river.AddWorkerSafely(workers, w)
+}
+
+// Work runs one attempt and tells River what follows, keeping the job's
+// retry state in its metadata under [MetadataKey]:
+//
+//   - success: nil, and the job completes;
+//   - an error to retry: the error, which River records and retries at
+//     [Worker.NextRetry];
+//   - a value to retry (RetryOnValue): river.JobSnooze with the wait, which
+//     River does not count as an attempt, while the worker counts the try;
+//   - a give-up: river.JobCancel with the *backoff.GiveUpError, and the job
+//     is cancelled; but when River's own MaxAttempts runs out first, the
+//     error, and River discards the job (reason max tries).
+//
+// Attempts that River counted but that left no record (their worker died
+// and River rescued the job) are judged first, as failed with
+// [ErrAttemptLost]; their wait runs from the rescue. An op error after the
+// client began to stop, or after the job was cancelled remotely, is handed
+// to River as it is: River makes the job available again, or cancels it,
+// and the attempt is not counted. An op that returns river.JobSnooze is
+// snoozed and the attempt not counted; river.JobCancel is read as
+// backoff.Permanent. A panic in the op, or in a predicate of the policy,
+// ends the job with ReasonPanic. A job that River's JobRetry brings back
+// after it ended runs one more attempt, judged with its counts so far.
+func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
+	begun := time.Now()
+	at := begun // this attempt's start by the database's clock, when River says
+	if job.AttemptedAt != nil {
+		at = *job.AttemptedAt
+	}
+	rec := readRecord(job.Metadata)
+	lost := max(job.Attempt-1-(rec.Tries-rec.Snoozed), 0)
+	if rec.Start.IsZero() {
+		rec.Start = at
+		if lost > 0 {
+			// The first attempt was lost with its start time: count from
+			// the job's creation, which can only end MaxTime sooner.
+			rec.Start = job.CreatedAt
+		}
+	}
+	var zero T
+	for ; lost > 0; lost-- {
+		rec.Tries++
+		elapsed := at.Sub(rec.Start)
+		d, cause := w.decide(backoff.State{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev}, zero, ErrAttemptLost)
+		if d.Done() {
+			return end(ctx, &rec, d.Reason, elapsed, zero, ErrAttemptLost, cause)
+		}
+		rec.Prev = d.Wait
+		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, ErrAttemptLost, nil, zero)
+		if lost > 1 {
+			continue
+		}
+		// The lost attempt's end is unknown; River noticed it at the
+		// rescue, so its wait runs from there.
+		if left := time.Until(lastErrorAt(job.JobRow, at).Add(d.Wait)); left > 0 {
+			if err := save(ctx, &rec); err != nil {
+				return err
+			}
+			return river.JobSnooze(left) // not a try: River does not count it either
+		}
+	}
+
+	v, pe, err := call(ctx, w.op, job)
+	elapsed := at.Sub(rec.Start) + time.Since(begun)
+	if pe == nil && err != nil {
+		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			// The client is stopping, or the job was cancelled remotely:
+			// River knows by the context's cause. Not a try.
+			if serr := save(ctx, &rec); serr != nil {
+				return serr
+			}
+			return errors.Join(err, context.Cause(ctx))
+		}
+		if errors.As(err, new(*river.JobSnoozeError)) {
+			if serr := save(ctx, &rec); serr != nil {
+				return serr
+			}
+			return err
+		}
+		if errors.As(err, new(*river.JobCancelError)) {
+			err = backoff.Permanent(err)
+		}
+	}
+	rec.Tries++
+	var d backoff.Decision
+	var cause error
+	if pe != nil {
+		d.Reason, cause = backoff.ReasonPanic, pe
+	} else {
+		d, cause = w.decide(backoff.State{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev}, v, err)
+	}
+	switch {
+	case d.Retry && err == nil:
+		// A value to retry: a snooze, which River does not count as an
+		// attempt, so the job's own count keeps the waits growing.
+		rec.Snoozed++
+		rec.Prev = d.Wait
+		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, nil, nil, v)
+		if serr := save(ctx, &rec); serr != nil {
+			return serr
+		}
+		return river.JobSnooze(d.Wait)
+	case d.Retry && job.Attempt < job.MaxAttempts:
+		rec.Prev = d.Wait
+		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, err, nil, v)
+		if serr := save(ctx, &rec); serr != nil {
+			return serr
+		}
+		w.waits.put(job, d.Wait)
+		return err
+	case d.Retry:
+		// River's MaxAttempts ran out before the policy's limits: River
+		// discards the job when it gets the error.
+		note(&rec, recGiveUp, elapsed, 0, backoff.ReasonMaxTries, err, nil, v)
+		if serr := save(ctx, &rec); serr != nil {
+			return serr
+		}
+		return err
+	}
+	return end(ctx, &rec, d.Reason, elapsed, v, err, cause)
+}
+
+// end records the job's last event: success, or a give-up that cancels the
+// job.
+func end[T any](ctx context.Context, rec *record, reason backoff.Reason, elapsed time.Duration, v T, err, cause error) error {
+	if reason == backoff.ReasonNone {
+		note(rec, recSuccess, elapsed, 0, reason, nil, nil, v)
+		return save(ctx, rec)
+	}
+	note(rec, recGiveUp, elapsed, 0, reason, err, cause, v)
+	if serr := save(ctx, rec); serr != nil {
+		return serr
+	}
+	return river.JobCancel(&backoff.GiveUpError{Reason: reason, Err: err, Cause: cause, Tries: rec.Tries, Elapsed: elapsed})
+}
+
+// NextRetry returns when River should retry the job after the error Work
+// just returned: the end of that attempt plus the policy's wait (strategy,
+// cap, jitter, MaxTime trim), as Work decided it. Called by River's stuck
+// job rescuer, for an attempt that never returned, it returns the present:
+// the job's next Work judges the lost attempt and waits as the policy says.
+func (w *Worker[A, T]) NextRetry(job *river.Job[A]) time.Time {
+	if wait, ok := w.waits.take(job); ok {
+		return time.Now().Add(wait)
+	}
+	return time.Now()
+}
+
+func (w *Worker[A, T]) decide(s backoff.State, v T, err error) (d backoff.Decision, cause error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, cause = backoff.Decision{Reason: backoff.ReasonPanic}, &backoff.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return backoff.Decide(w.policy, s, backoff.Outcome[T]{Value: v, Err: err}), nil
+}
+
+// call runs the op, turning a panic into a *backoff.PanicError.
+func call[A river.JobArgs, T any](ctx context.Context, op func(context.Context, *river.Job[A]) (T, error), job *river.Job[A]) (v T, pe *backoff.PanicError, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pe = &backoff.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	v, err = op(ctx, job)
+	return v, nil, err
+}
+
+// note makes rec's event the given one.
+func note[T any](rec *record, kind string, elapsed, wait time.Duration, reason backoff.Reason, err, cause error, v T) {
+	rec.Event, rec.Elapsed, rec.Wait = kind, elapsed, wait
+	rec.Reason, rec.Err, rec.Cause = "", "", ""
+	if reason != backoff.ReasonNone {
+		rec.Reason = reason.String()
+	}
+	if err != nil {
+		rec.Err = err.Error()
+	}
+	if cause != nil {
+		rec.Cause = cause.Error()
+	}
+	rec.Value = nil
+	if b, merr := json.Marshal(v); merr == nil {
+		rec.Value = b
+	}
+}
+
+// save has River write rec into the job's metadata with the attempt's
+// outcome, in the same statement.
+func save(ctx context.Context, rec *record) error {
+	if err := river.MetadataSet(ctx, MetadataKey, rec); err != nil {
+		return fmt.Errorf("riverbackoff: Work must run inside a River client: %w", err)
+	}
+	return nil
+}
+
+// waitStash hands the wait that Work decided to NextRetry, which River
+// calls right after Work returns, with the same *river.Job. An entry that
+// NextRetry never takes (a client ErrorHandler cancelled the job) is
+// swept after a minute.
+type waitStash[A river.JobArgs] struct {
+	mu      sync.Mutex
+	m       map[*river.Job[A]]stashed
+	sweepAt int
+}
+
+type stashed struct {
+	wait time.Duration
+	at   time.Time
+}
+
+func (s *waitStash[A]) put(job *river.Job[A], wait time.Duration) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[*river.Job[A]]stashed)
+	}
+	if len(s.m) >= max(s.sweepAt, 64) {
+		for k, e := range s.m {
+			if now.Sub(e.at) > time.Minute {
+				delete(s.m, k)
+			}
+		}
+		s.sweepAt = 2 * len(s.m)
+	}
+	s.m[job] = stashed{wait, now}
+}
+
+func (s *waitStash[A]) take(job *river.Job[A]) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[job]
+	if ok {
+		delete(s.m, job)
+	}
+	return e.wait, ok
+}
