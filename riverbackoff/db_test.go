@@ -159,11 +159,35 @@ func waitUntil(ctx context.Context, t *testing.T, what string, cond func() bool)
 
 // stored is the part of the worker's record that tests read.
 type stored struct {
-	Tries   int    `json:"tries"`
-	Snoozed int    `json:"snoozed"`
-	Event   string `json:"event"`
-	Reason  string `json:"reason"`
-	Err     string `json:"error"`
+	Tries    int           `json:"tries"`
+	Snoozed  int           `json:"snoozed"`
+	Skipped  int           `json:"skipped"`
+	Start    time.Time     `json:"start"`
+	Deadline time.Time     `json:"deadline"`
+	Due      time.Time     `json:"due"`
+	Event    string        `json:"event"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+	Wait     time.Duration `json:"wait_ns"`
+	Reason   string        `json:"reason"`
+	Err      string        `json:"error"`
+}
+
+// storedKeys returns the keys of the worker's record in row's metadata.
+func storedKeys(t *testing.T, row *rivertype.JobRow) map[string]bool {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(row.Metadata, &m); err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(m[riverbackoff.MetadataKey], &rec); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for k := range rec {
+		keys[k] = true
+	}
+	return keys
 }
 
 func recordOf(t *testing.T, row *rivertype.JobRow) stored {

@@ -21,9 +21,10 @@
 //		return checkBatch(ctx, job.Args.BatchID)
 //	})
 //
-// The job's retry state (tries, the first attempt's start, the last wait)
-// and its latest event are kept in its metadata under [MetadataKey], and
-// written by River with the attempt's outcome, in the same statement.
+// The job's retry state (tries, the first attempt's start, the MaxTime
+// deadline, the last wait) and its latest event are kept in its metadata
+// under [MetadataKey], and written by River with the attempt's outcome, in
+// the same statement.
 //
 // # Following jobs
 //
@@ -33,11 +34,15 @@
 //
 //	w, err := riverbackoff.NewWatcher(client, nil)
 //	defer w.Close()
-//	h, err := riverbackoff.Insert[Status](ctx, w, PollArgs{BatchID: id}, nil)
+//	h, err := riverbackoff.Insert(ctx, w, policy, PollArgs{BatchID: id}, nil)
 //	st, err := h.Result(ctx) // or range over h.Events()
 //
 //	results := make(chan backoff.Event[Status], 1024)
-//	jobID, err := riverbackoff.InsertTo(ctx, w, PollArgs{BatchID: id}, nil, results)
+//	jobID, err := riverbackoff.InsertTo(ctx, w, policy, PollArgs{BatchID: id}, nil, results)
+//
+// Insert and InsertTo take the policy of the kind's worker, for its
+// MaxTries; jobs inserted with River's own calls take [InsertOpts](policy,
+// opts).
 //
 // The rows, not River's event subscription, are the source: a
 // subscription reports only the jobs its own client worked and drops
@@ -51,14 +56,24 @@
 //     job is snoozed for the wait.
 //   - Snoozes do not count as River attempts, so the worker counts tries
 //     in the metadata: expo waits keep growing while a job polls.
-//   - MaxTries is checked by Decide after each attempt. River's
-//     MaxAttempts is a second limit, which [InsertOpts] lifts to River's
-//     largest unless you set it; when it runs out first, River discards
-//     the job, with reason max tries.
+//   - MaxTries is checked by Decide after each attempt, and becomes
+//     River's MaxAttempts through [InsertOpts] (River's largest, 32767,
+//     for a policy without MaxTries or with a larger one; a MaxAttempts
+//     you set is kept, as a second limit). River counts every attempt the
+//     worker counts as a try, lost ones included, except the snoozes that
+//     retry values, so its count never runs out first; it ends the job
+//     itself only when the last try is lost: its rescuer discards the
+//     job, and the give-up is ReasonMaxTries with [ErrAttemptLost].
 //   - MaxTime and MaxTimeStrict count from the first attempt's start,
-//     stored in the metadata by the database's clock: a wait that would
-//     pass the limit is trimmed to it, or the job gives up, as Decide
-//     says, and a job whose limit passed ends after its next attempt.
+//     stored in the metadata by the database's clock with the deadline it
+//     implies (start + MaxTime). Decide trims a wait that would pass the
+//     deadline to end at it (MaxTime), or gives up instead
+//     (MaxTimeStrict), and judges each attempt when it ends, as in
+//     process: an attempt that a wait of the policy's leads to runs
+//     however late River starts it. A deadline that passed while the job
+//     waited otherwise (a lost attempt awaiting River's rescue, the op's
+//     own river.JobSnooze) ends the job with ReasonMaxTime before the op
+//     runs again.
 //   - Every give-up (MaxTries, MaxTime, Giveup, Permanent, a retry
 //     condition that does not match, an exhausted strategy, a panic)
 //     returns river.JobCancel with the *backoff.GiveUpError: the job is

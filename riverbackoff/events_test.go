@@ -43,7 +43,7 @@ func TestHandleEvents(t *testing.T) {
 	client := startClient(t, pool, clientConfig(schema, workers))
 	w := newWatcher(t, client)
 	ctx := deadline(t, 30*time.Second)
-	h, err := riverbackoff.Insert[int](ctx, w, jobArgs[mEvents]{}, nil)
+	h, err := riverbackoff.Insert(ctx, w, policy, jobArgs[mEvents]{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestWatchEdges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := client.InsertTx(ctx, tx, jobArgs[mIdle]{Label: "tx"}, riverbackoff.InsertOpts(nil))
+		res, err := client.InsertTx(ctx, tx, jobArgs[mIdle]{Label: "tx"}, riverbackoff.InsertOpts(policy, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestWatchEdges(t *testing.T) {
 
 	t.Run("deleted", func(t *testing.T) {
 		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
-		h, err := riverbackoff.Insert[string](ctx, w, jobArgs[mIdle]{}, later)
+		h, err := riverbackoff.Insert(ctx, w, policy, jobArgs[mIdle]{}, later)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestWatchEdges(t *testing.T) {
 			t.Fatal(err)
 		}
 		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
-		h, err := riverbackoff.Insert[string](ctx, w2, jobArgs[mIdle]{}, later)
+		h, err := riverbackoff.Insert(ctx, w2, policy, jobArgs[mIdle]{}, later)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,10 +44,21 @@ func ExampleAddWorker() {
 }
 
 // Jobs inserted with River's own calls (InsertTx, InsertMany) get River's
-// default MaxAttempts of 25 unless told otherwise; InsertOpts lifts it so
-// that the policy decides.
+// default MaxAttempts of 25 unless told otherwise; InsertOpts sets it from
+// the policy of the kind's worker: its MaxTries, or River's largest when
+// it has none, so that the policy decides.
 func ExampleInsertOpts() {
-	opts := riverbackoff.InsertOpts(&river.InsertOpts{Queue: "email"})
-	fmt.Println(opts.Queue, opts.MaxAttempts)
-	// Output: email 32767
+	limited, err := backoff.NewPolicy[string](backoff.MaxTries(8))
+	if err != nil {
+		panic(err)
+	}
+	unlimited, err := backoff.NewPolicy[string](backoff.MaxTime(time.Hour))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(riverbackoff.InsertOpts(limited, &river.InsertOpts{Queue: "email"}).MaxAttempts)
+	fmt.Println(riverbackoff.InsertOpts(unlimited, nil).MaxAttempts)
+	// Output:
+	// 8
+	// 32767
 }

@@ -13,36 +13,56 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// MaxAttempts is the MaxAttempts that [InsertOpts] gives a job by default:
-// River's largest (its column is a smallint), so that the policy, not
-// River's default of 25, decides when the job gives up.
+// MaxAttempts is the MaxAttempts that [InsertOpts] gives a job whose
+// policy has no MaxTries: River's largest (its column is a smallint), so
+// that the policy, not River's default of 25, decides when the job gives
+// up.
 const MaxAttempts = math.MaxInt16
 
 // InsertOpts returns a copy of opts (nil is the zero value) whose
-// MaxAttempts, when unset, is [MaxAttempts]. Use it for jobs inserted with
+// MaxAttempts, when unset, is the policy's MaxTries, or [MaxAttempts] when
+// the policy has none (or is nil) or its MaxTries is larger. Use it, with
+// the policy of the job kind's [Worker], for jobs inserted with
 // client.Insert, InsertTx or InsertMany; [Insert] and [InsertTo] use it
-// already. A MaxAttempts you set is a second limit beside the policy's:
-// when River's attempts run out first, River discards the job and the
-// give-up reason is ReasonMaxTries. River does not count snoozes, which
-// the worker uses to retry values.
-func InsertOpts(opts *river.InsertOpts) *river.InsertOpts {
+// already.
+//
+// River counts the attempts that the worker counts as tries, a lost
+// (rescued) attempt included, and not the snoozes by which the worker
+// retries values, which are tries; so River's count never reaches
+// MaxTries before the policy's does, and the two limits agree, except
+// that River's stuck job rescuer discards a job whose last try was lost
+// instead of leaving it to the worker (the give-up reason is still
+// ReasonMaxTries, with ErrAttemptLost). A MaxAttempts you set is a second
+// limit beside the policy's: when River's attempts run out first, River
+// discards the job and the give-up reason is ReasonMaxTries.
+func InsertOpts[T any](policy *backoff.Policy[T], opts *river.InsertOpts) *river.InsertOpts {
 	var o river.InsertOpts
 	if opts != nil {
 		o = *opts
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = MaxAttempts
+		if policy != nil {
+			if n := policy.MaxTries(); n > 0 && n < MaxAttempts {
+				o.MaxAttempts = n
+			}
+		}
 	}
 	return &o
 }
 
-// Insert inserts a job through the Watcher's client with [InsertOpts]
-// (opts), and returns a [Handle] to follow it: the durable Submit. T must
-// be the value type of the job kind's [Worker]. Insert makes one round
-// trip to the database; errors are the client's. With a closed Watcher,
-// the job is inserted and its Handle's Result returns ErrClosed.
-func Insert[T any](ctx context.Context, w *Watcher, args river.JobArgs, opts *river.InsertOpts) (*Handle[T], error) {
-	res, err := w.client.Insert(ctx, args, InsertOpts(opts))
+// Insert inserts a job through the Watcher's client with
+// [InsertOpts](policy, opts), and returns a [Handle] to follow it: the
+// durable Submit. policy must be the policy of the job kind's [Worker]
+// (the one given to AddWorker), or one with the same MaxTries; T is its
+// value type. Insert makes one round trip to the database; errors are the
+// client's, or a nil policy. With a closed Watcher, the job is inserted
+// and its Handle's Result returns ErrClosed.
+func Insert[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T], args river.JobArgs, opts *river.InsertOpts) (*Handle[T], error) {
+	if policy == nil {
+		return nil, errors.New("riverbackoff: Insert: policy is nil")
+	}
+	res, err := w.client.Insert(ctx, args, InsertOpts(policy, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -53,11 +73,14 @@ func Insert[T any](ctx context.Context, w *Watcher, args river.JobArgs, opts *ri
 // event, and nothing else, goes to results, which many jobs may share;
 // Event.ID (the job's ID) tells them apart. It returns the job's ID. See
 // [WatchTo] for delivery.
-func InsertTo[T any](ctx context.Context, w *Watcher, args river.JobArgs, opts *river.InsertOpts, results chan<- backoff.Event[T]) (int64, error) {
+func InsertTo[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T], args river.JobArgs, opts *river.InsertOpts, results chan<- backoff.Event[T]) (int64, error) {
+	if policy == nil {
+		return 0, errors.New("riverbackoff: InsertTo: policy is nil")
+	}
 	if results == nil {
 		return 0, errors.New("riverbackoff: InsertTo: results channel is nil")
 	}
-	res, err := w.client.Insert(ctx, args, InsertOpts(opts))
+	res, err := w.client.Insert(ctx, args, InsertOpts(policy, opts))
 	if err != nil {
 		return 0, err
 	}
@@ -341,10 +364,14 @@ func (t *tracker[T]) next(row *rivertype.JobRow) (progress, final *backoff.Event
 	}
 	// Attempts River counted that the record does not: a lost attempt the
 	// job was discarded after, or one cancelled while it ran.
-	tries := rec.Tries + max(row.Attempt-(rec.Tries-rec.Snoozed), 0)
+	tries := rec.Tries + max(row.Attempt-rec.attempts(), 0)
 	elapsed := rec.Elapsed
-	if tries != rec.Tries && !rec.Start.IsZero() && row.FinalizedAt != nil {
-		elapsed = row.FinalizedAt.Sub(rec.Start)
+	if tries != rec.Tries && row.FinalizedAt != nil {
+		start := rec.Start
+		if start.IsZero() {
+			start = row.CreatedAt // the first attempt left no record: as the worker counts
+		}
+		elapsed = row.FinalizedAt.Sub(start)
 	}
 	v, derr := decode[T](rec.Value)
 	ev := &backoff.Event[T]{ID: id, Tries: tries, Elapsed: elapsed, Value: v}
@@ -358,7 +385,12 @@ func (t *tracker[T]) next(row *rivertype.JobRow) (progress, final *backoff.Event
 	ge := &backoff.GiveUpError{Tries: tries, Elapsed: elapsed}
 	switch {
 	case rec.Event == recGiveUp:
-		ge.Reason, ge.Err, ge.Cause = reasons[rec.Reason], remoteError(rec.Err), remoteError(rec.Cause)
+		var rerr error
+		ge.Reason, rerr = readReason(rec.Reason)
+		ge.Err, ge.Cause = remoteError(rec.Err), remoteError(rec.Cause)
+		if rerr != nil {
+			ge.Cause = errors.Join(ge.Cause, rerr)
+		}
 	case row.State == rivertype.JobStateDiscarded:
 		// River ran out of attempts on one that the worker never
 		// recorded: a lost attempt, rescued on the job's last try.

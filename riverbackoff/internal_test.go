@@ -88,9 +88,52 @@ func TestTrackerValueThatDoesNotDecode(t *testing.T) {
 
 func TestReasonsRoundTrip(t *testing.T) {
 	for r := backoff.ReasonNone; r <= backoff.ReasonBudget; r++ {
-		if reasons[r.String()] != r {
-			t.Errorf("%v does not come back from its text", r)
+		text := reasonText(r)
+		if got, err := readReason(text); got != r || err != nil || text != r.String() {
+			t.Errorf("%v: stored as %q, read back as %v, %v", r, text, got, err)
 		}
+	}
+	if got, err := readReason("a reason of a newer version"); got != backoff.ReasonNone || err == nil {
+		t.Errorf("unknown text: %v, %v; want ReasonNone and an error", got, err)
+	}
+}
+
+// TestTrackerUnknownReason reads a give-up whose reason a newer version
+// wrote: the rest of the record still counts, and the cause says why the
+// reason is missing.
+func TestTrackerUnknownReason(t *testing.T) {
+	var tr tracker[int]
+	_, f, err := tr.next(rowWith(t, rivertype.JobStateCancelled, 2, &record{Tries: 2, Event: recGiveUp, Reason: "later", Err: "x"}))
+	var ge *backoff.GiveUpError
+	if f == nil || !errors.As(err, &ge) || ge.Tries != 2 || ge.Cause == nil || ge.Err.Error() != "x" {
+		t.Fatalf("%+v, %v: want a give-up after 2 tries whose cause names the reason", f, err)
+	}
+	t.Log(err)
+}
+
+// TestTrackerSkippedAttempt reads jobs that gave up before an attempt's op
+// ran (its deadline had passed, or a lost attempt used up the policy):
+// River counted that attempt, the record counts it as skipped, and the
+// tries are the record's.
+func TestTrackerSkippedAttempt(t *testing.T) {
+	var tr tracker[int]
+	rec := &record{Tries: 2, Snoozed: 1, Skipped: 1, Event: recGiveUp, Reason: reasonText(backoff.ReasonMaxTime), Elapsed: time.Second}
+	_, f, err := tr.next(rowWith(t, rivertype.JobStateCancelled, 2, rec))
+	var ge *backoff.GiveUpError
+	if f == nil || !errors.As(err, &ge) || ge.Reason != backoff.ReasonMaxTime || ge.Tries != 2 || ge.Elapsed != time.Second {
+		t.Fatalf("%+v, %v: want max time after 2 tries and 1s", f, err)
+	}
+}
+
+// TestTrackerLostFirstAttemptElapsed reads a job discarded after its only
+// attempt was lost: no record, so the elapsed time runs from its creation.
+func TestTrackerLostFirstAttemptElapsed(t *testing.T) {
+	var tr tracker[int]
+	row := rowWith(t, rivertype.JobStateDiscarded, 1, nil)
+	row.CreatedAt = row.FinalizedAt.Add(-time.Minute)
+	_, f, err := tr.next(row)
+	if f == nil || f.Reason != backoff.ReasonMaxTries || f.Tries != 1 || f.Elapsed != time.Minute || !errors.Is(err, ErrAttemptLost) {
+		t.Fatalf("%+v, %v: want max tries after 1 lost try and a minute", f, err)
 	}
 }
 
@@ -103,12 +146,32 @@ func TestReadRecordTolerates(t *testing.T) {
 }
 
 func TestInsertOpts(t *testing.T) {
-	if o := InsertOpts(nil); o.MaxAttempts != MaxAttempts {
-		t.Errorf("nil: MaxAttempts %d", o.MaxAttempts)
+	policy := func(opts ...backoff.Option) *backoff.Policy[int] {
+		p, err := backoff.NewPolicy[int](opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	in := &river.InsertOpts{MaxAttempts: 4, Queue: "q"}
-	if o := InsertOpts(in); o.MaxAttempts != 4 || o.Queue != "q" || o == in {
-		t.Errorf("%+v: want a copy keeping MaxAttempts 4", o)
+	cases := []struct {
+		name   string
+		policy *backoff.Policy[int]
+		opts   *river.InsertOpts
+		want   int
+	}{
+		{"nil policy", nil, nil, MaxAttempts},
+		{"no MaxTries", policy(backoff.MaxTime(time.Hour)), nil, MaxAttempts},
+		{"MaxTries", policy(backoff.MaxTries(4)), nil, 4},
+		{"MaxTries(1)", policy(backoff.MaxTries(1)), nil, 1},
+		{"MaxTries beyond River's column", policy(backoff.MaxTries(100_000)), nil, MaxAttempts},
+		{"MaxAttempts set", policy(backoff.MaxTries(4)), &river.InsertOpts{MaxAttempts: 9, Queue: "q"}, 9},
+		{"other options kept", policy(backoff.MaxTries(4)), &river.InsertOpts{Queue: "q"}, 4},
+	}
+	for _, c := range cases {
+		o := InsertOpts(c.policy, c.opts)
+		if o.MaxAttempts != c.want || o == c.opts || (c.opts != nil && o.Queue != c.opts.Queue) {
+			t.Errorf("%s: %+v, want a copy with MaxAttempts %d", c.name, o, c.want)
+		}
 	}
 }
 

@@ -24,20 +24,67 @@ import (
 // TestKilledClientJobIsRescued kills.
 const helperVar = "RIVERBACKOFF_KILL_HELPER"
 
-type mKill struct{}
+type (
+	mKill     struct{}
+	mKillLate struct{}
+	mKillLast struct{}
+)
 
-func (mKill) name() string { return "kill" }
+func (mKill) name() string     { return "kill" }
+func (mKillLate) name() string { return "kill_late" }
+func (mKillLast) name() string { return "kill_last" }
 
+// The policies of the three kinds of job that the doomed client works:
+// one with tries to spare; one whose MaxTime (1s) passes while River
+// waits to rescue its lost attempt (3s); one whose only try is lost.
 func killPolicy() *backoff.Policy[string] {
-	p, err := backoff.NewPolicy[string](backoff.Constant{Interval: 100 * time.Millisecond}, backoff.NoJitter, backoff.MaxTries(3))
+	return mustPolicy(backoff.Constant{Interval: 100 * time.Millisecond}, backoff.NoJitter, backoff.MaxTries(3))
+}
+
+func latePolicy() *backoff.Policy[string] {
+	return mustPolicy(backoff.Constant{Interval: 100 * time.Millisecond}, backoff.NoJitter, backoff.MaxTries(3), backoff.MaxTime(time.Second))
+}
+
+func lastPolicy() *backoff.Policy[string] { return mustPolicy(backoff.MaxTries(1)) }
+
+func mustPolicy(opts ...backoff.Option) *backoff.Policy[string] {
+	p, err := backoff.NewPolicy[string](opts...)
 	if err != nil {
 		panic(err)
 	}
 	return p
 }
 
-// killHelper is the doomed client: it works the kill job with an op that
-// records its start in the attempts table and then blocks until the
+// addKillWorker registers the worker of kind N, whose op records its start
+// in the attempts table under client's name. The doomed client's op then
+// blocks until the process is killed; the survivor's records its end and
+// returns "done".
+func addKillWorker[N named](workers *river.Workers, pool *pgxpool.Pool, schema, client string, policy *backoff.Policy[string]) error {
+	return riverbackoff.AddWorker(workers, policy, func(ctx context.Context, job *river.Job[jobArgs[N]]) (string, error) {
+		var id int64
+		if err := pool.QueryRow(ctx, "INSERT INTO "+schema+".attempts (job_id, client, started_at) VALUES ($1, $2, clock_timestamp()) RETURNING id", job.ID, client).Scan(&id); err != nil {
+			return "", err
+		}
+		if client == "doomed" {
+			<-ctx.Done() // until SIGKILL
+			return "", ctx.Err()
+		}
+		_, err := pool.Exec(ctx, "UPDATE "+schema+".attempts SET ended_at = clock_timestamp() WHERE id = $1", id)
+		return "done", err
+	})
+}
+
+// addKillWorkers registers the three kinds for client.
+func addKillWorkers(workers *river.Workers, pool *pgxpool.Pool, schema, client string) error {
+	return errors.Join(
+		addKillWorker[mKill](workers, pool, schema, client, killPolicy()),
+		addKillWorker[mKillLate](workers, pool, schema, client, latePolicy()),
+		addKillWorker[mKillLast](workers, pool, schema, client, lastPolicy()),
+	)
+}
+
+// killHelper is the doomed client: it works the kill jobs with ops that
+// record their start in the attempts table and then block until the
 // process is killed.
 func killHelper() int {
 	schema := os.Getenv(helperVar)
@@ -48,13 +95,7 @@ func killHelper() int {
 		return 1
 	}
 	workers := river.NewWorkers()
-	if err := riverbackoff.AddWorker(workers, killPolicy(), func(ctx context.Context, job *river.Job[jobArgs[mKill]]) (string, error) {
-		if _, err := pool.Exec(ctx, "INSERT INTO "+schema+".attempts (job_id, client, started_at) VALUES ($1, 'doomed', clock_timestamp())", job.ID); err != nil {
-			return "", err
-		}
-		<-ctx.Done() // until SIGKILL
-		return "", ctx.Err()
-	}); err != nil {
+	if err := addKillWorkers(workers, pool, schema, "doomed"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -73,13 +114,28 @@ func killHelper() int {
 	select {}
 }
 
+// attempt is one row of the attempts table.
+type attempt struct {
+	client         string
+	started, ended *time.Time
+}
+
 // TestKilledClientJobIsRescued kills (SIGKILL) a client process in the
-// middle of an attempt. River's stuck-job rescuer, on the other client,
-// makes the job retryable after RescueStuckJobsAfter (3s); the surviving
-// client counts the lost attempt as a failed try (ErrAttemptLost), runs
-// the next one and completes the job. The attempts table shows that
-// nothing ran twice at once and nothing was lost; the Handle, on a third,
-// insert-only client that only polls, sees the success.
+// middle of an attempt of three jobs. River's stuck-job rescuer, on the
+// other client, finds them after RescueStuckJobsAfter (3s):
+//
+//   - the job with tries to spare is made retryable; the surviving client
+//     counts the lost attempt as a failed try (ErrAttemptLost), runs the
+//     next one and completes the job. The attempts table shows that
+//     nothing ran twice at once and nothing was lost;
+//   - the job whose MaxTime (1s) passed during the rescue is made
+//     retryable too, and its next attempt gives up with ReasonMaxTime
+//     without calling the op;
+//   - the job whose only try (MaxTries(1), so MaxAttempts 1) was lost is
+//     discarded by the rescuer itself: River's count and the policy's
+//     agree, and the give-up is ReasonMaxTries with ErrAttemptLost.
+//
+// The Handles, on a third, insert-only client that only polls, see it all.
 func TestKilledClientJobIsRescued(t *testing.T) {
 	pool, schema := testDB(t)
 	ctx := deadline(t, 2*time.Minute)
@@ -123,22 +179,43 @@ func TestKilledClientJobIsRescued(t *testing.T) {
 		t.Fatal("timed out waiting for the helper client")
 	}
 
-	// The job, inserted and watched through an insert-only client.
+	// The jobs, inserted and watched through an insert-only client.
 	inserter := startClient(t, pool, clientConfig(schema, nil))
 	w := newWatcher(t, inserter)
 	inserted := time.Now()
-	h, err := riverbackoff.Insert[string](ctx, w, jobArgs[mKill]{}, nil)
+	h, err := riverbackoff.Insert(ctx, w, killPolicy(), jobArgs[mKill]{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hLate, err := riverbackoff.Insert(ctx, w, latePolicy(), jobArgs[mKillLate]{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hLast, err := riverbackoff.Insert(ctx, w, lastPolicy(), jobArgs[mKillLast]{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	events := h.Events()
-	attempts := func() (n int) {
-		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".attempts").Scan(&n); err != nil {
+	attempts := func() map[int64][]attempt {
+		rows, err := pool.Query(ctx, "SELECT job_id, client, started_at, ended_at FROM "+schema+".attempts ORDER BY started_at")
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		m := map[int64][]attempt{}
+		for rows.Next() {
+			var id int64
+			var a attempt
+			if err := rows.Scan(&id, &a.client, &a.started, &a.ended); err != nil {
+				t.Fatal(err)
+			}
+			m[id] = append(m[id], a)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
-	waitUntil(ctx, t, "the doomed client's attempt to start", func() bool { return attempts() == 1 })
+	waitUntil(ctx, t, "the doomed client's attempts to start", func() bool { return len(attempts()) == 3 })
 	started := time.Now()
 
 	if err := helper.Process.Kill(); err != nil {
@@ -148,30 +225,23 @@ func TestKilledClientJobIsRescued(t *testing.T) {
 	killed := time.Now()
 
 	// River's rescuer runs when a client becomes leader, then every 30s
-	// (not configurable), so the survivor starts once the job is stuck by
-	// River's measure (running for RescueStuckJobsAfter), and rescues it at
-	// once instead of on its next round.
+	// (not configurable), so the survivor starts once the jobs are stuck
+	// by River's measure (running for RescueStuckJobsAfter), and rescues
+	// them at once instead of on its next round.
 	const rescueAfter = 3 * time.Second
-	waitUntil(ctx, t, "the killed attempt to count as stuck", func() bool {
-		var stuck bool
-		if err := pool.QueryRow(ctx, "SELECT state = 'running' AND attempted_at < now() - make_interval(secs => $2) FROM "+schema+".river_job WHERE id = $1",
-			h.ID(), rescueAfter.Seconds()).Scan(&stuck); err != nil {
+	waitUntil(ctx, t, "the killed attempts to count as stuck", func() bool {
+		var stuck int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".river_job WHERE id = ANY($1) AND state = 'running' AND attempted_at < now() - make_interval(secs => $2)",
+			[]int64{h.ID(), hLate.ID(), hLast.ID()}, rescueAfter.Seconds()).Scan(&stuck); err != nil {
 			t.Fatal(err)
 		}
-		return stuck
+		return stuck == 3
 	})
 	stuck := time.Now()
 
 	// The survivor: it leads, so it runs the rescuer.
 	workers := river.NewWorkers()
-	if err := riverbackoff.AddWorker(workers, killPolicy(), func(ctx context.Context, job *river.Job[jobArgs[mKill]]) (string, error) {
-		var id int64
-		if err := pool.QueryRow(ctx, "INSERT INTO "+schema+".attempts (job_id, client, started_at) VALUES ($1, 'survivor', clock_timestamp()) RETURNING id", job.ID).Scan(&id); err != nil {
-			return "", err
-		}
-		_, err := pool.Exec(ctx, "UPDATE "+schema+".attempts SET ended_at = clock_timestamp() WHERE id = $1", id)
-		return "done", err
-	}); err != nil {
+	if err := addKillWorkers(workers, pool, schema, "survivor"); err != nil {
 		t.Fatal(err)
 	}
 	cfg := clientConfig(schema, workers)
@@ -200,28 +270,12 @@ func TestKilledClientJobIsRescued(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := recordOf(t, row)
-	if row.State != rivertype.JobStateCompleted || row.Attempt != 2 || len(row.Errors) != 1 || rec.Tries != 2 || rec.Event != "success" {
-		t.Errorf("job row: state %s, attempt %d, %d errors, record %+v; want completed, 2, 1 (the rescue), 2 tries, success", row.State, row.Attempt, len(row.Errors), rec)
+	if row.State != rivertype.JobStateCompleted || row.Attempt != 2 || row.MaxAttempts != 3 || len(row.Errors) != 1 || rec.Tries != 2 || rec.Event != "success" {
+		t.Errorf("job row: state %s, attempt %d of %d, %d errors, record %+v; want completed, 2 of 3 (MaxTries), 1 (the rescue), 2 tries, success",
+			row.State, row.Attempt, row.MaxAttempts, len(row.Errors), rec)
 	}
-	type attempt struct {
-		client         string
-		started, ended *time.Time
-	}
-	rows, err := pool.Query(ctx, "SELECT client, started_at, ended_at FROM "+schema+".attempts ORDER BY started_at")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var atts []attempt
-	for rows.Next() {
-		var a attempt
-		if err := rows.Scan(&a.client, &a.started, &a.ended); err != nil {
-			t.Fatal(err)
-		}
-		atts = append(atts, a)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	all := attempts()
+	atts := all[h.ID()]
 	if len(atts) != 2 || atts[0].client != "doomed" || atts[0].ended != nil || atts[1].client != "survivor" || atts[1].ended == nil {
 		t.Fatalf("attempts %+v: want the doomed one, unfinished, then the survivor's, finished", atts)
 	}
@@ -229,7 +283,50 @@ func TestKilledClientJobIsRescued(t *testing.T) {
 		t.Errorf("the survivor's attempt started at %v, before the kill at %v: two attempts ran at once", atts[1].started, killed)
 	}
 	rescued := row.Errors[0].At
-	t.Logf("doomed attempt started %v after the insert, killed %v after it started; stuck %v after the kill; the survivor started and rescued it %v later (%q); its attempt started %v after the rescue; the watcher saw the success %v after the kill",
+	t.Logf("doomed attempts started %v after the inserts, killed %v after they started; stuck %v after the kill; the survivor started and rescued them %v later (%q); its attempt started %v after the rescue; the watcher saw the success %v after the kill",
 		started.Sub(inserted).Round(time.Millisecond), killed.Sub(started).Round(time.Millisecond), stuck.Sub(killed).Round(time.Millisecond),
 		rescued.Sub(stuck).Round(time.Millisecond), row.Errors[0].Error, atts[1].started.Sub(rescued).Round(time.Millisecond), finished.Sub(killed).Round(time.Millisecond))
+
+	t.Run("MaxTime passed during the rescue", func(t *testing.T) {
+		_, err := hLate.Result(ctx)
+		var ge *backoff.GiveUpError
+		if !errors.As(err, &ge) || ge.Reason != backoff.ReasonMaxTime || ge.Tries != 1 || !errors.Is(err, riverbackoff.ErrAttemptLost) || ge.Elapsed < rescueAfter {
+			t.Fatalf("Result error %v: want max time after the 1 lost try, at least %v in", err, rescueAfter)
+		}
+		if atts := attempts()[hLate.ID()]; len(atts) != 1 || atts[0].client != "doomed" {
+			t.Errorf("attempts %+v: want only the doomed one, the op not called again", atts)
+		}
+		row, err := survivor.JobGet(ctx, hLate.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := recordOf(t, row)
+		// The first attempt was lost before it recorded its start: the
+		// job's time counts from its creation.
+		if row.State != rivertype.JobStateCancelled || row.Attempt != 2 || rec.Tries != 1 || rec.Skipped != 1 || rec.Reason != "max time" ||
+			!rec.Start.Equal(row.CreatedAt) || !rec.Deadline.Equal(row.CreatedAt.Add(time.Second)) {
+			t.Errorf("row: state %s, attempt %d, created %v, record %+v; want cancelled after attempt 2, 1 try and 1 skipped, deadline 1s after creation",
+				row.State, row.Attempt, row.CreatedAt, rec)
+		}
+		t.Log(ge)
+	})
+
+	t.Run("last try lost", func(t *testing.T) {
+		_, err := hLast.Result(ctx)
+		var ge *backoff.GiveUpError
+		if !errors.As(err, &ge) || ge.Reason != backoff.ReasonMaxTries || ge.Tries != 1 || !errors.Is(err, riverbackoff.ErrAttemptLost) || ge.Elapsed < rescueAfter {
+			t.Fatalf("Result error %v: want max tries after the 1 lost try, at least %v in", err, rescueAfter)
+		}
+		if atts := attempts()[hLast.ID()]; len(atts) != 1 || atts[0].client != "doomed" {
+			t.Errorf("attempts %+v: want only the doomed one", atts)
+		}
+		row, err := survivor.JobGet(ctx, hLast.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State != rivertype.JobStateDiscarded || row.Attempt != 1 || row.MaxAttempts != 1 {
+			t.Errorf("row: state %s, attempt %d of %d; want discarded by the rescuer, 1 of 1", row.State, row.Attempt, row.MaxAttempts)
+		}
+		t.Log(ge)
+	})
 }

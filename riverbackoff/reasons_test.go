@@ -1,6 +1,7 @@
 package riverbackoff_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,18 +56,21 @@ type reasonCase struct {
 	reason   backoff.Reason
 	tries    int // 0: not checked
 	state    rivertype.JobState
-	check    func(*testing.T, *backoff.GiveUpError)
+	// maxAttempts is River's max_attempts of the row: the policy's
+	// MaxTries, or River's largest (0 here) without one.
+	maxAttempts int
+	check       func(*testing.T, *backoff.GiveUpError)
 }
 
 // makeCase builds a case for the job kind of marker N, whose op gets the
 // attempt number (1, 2, ...).
 func makeCase[N named](name string, opts []backoff.Option, op func(n int, job *rivertype.JobRow) (int, error), insertOpts *river.InsertOpts) reasonCase {
+	p, perr := backoff.NewPolicy[int](opts...)
 	return reasonCase{
 		name: name,
 		register: func(ws *river.Workers) error {
-			p, err := backoff.NewPolicy[int](opts...)
-			if err != nil {
-				return err
+			if perr != nil {
+				return perr
 			}
 			n := 0
 			return riverbackoff.AddWorker(ws, p, func(ctx context.Context, job *river.Job[jobArgs[N]]) (int, error) {
@@ -75,7 +79,7 @@ func makeCase[N named](name string, opts []backoff.Option, op func(n int, job *r
 			})
 		},
 		insert: func(ctx context.Context, w *riverbackoff.Watcher) (*riverbackoff.Handle[int], error) {
-			return riverbackoff.Insert[int](ctx, w, jobArgs[N]{}, insertOpts)
+			return riverbackoff.Insert(ctx, w, p, jobArgs[N]{}, insertOpts)
 		},
 		state: rivertype.JobStateCancelled,
 	}
@@ -155,7 +159,7 @@ func TestGiveUpReasons(t *testing.T) {
 		panic(name)
 	}
 	c := byName("MaxTries")
-	c.reason, c.tries = backoff.ReasonMaxTries, 3
+	c.reason, c.tries, c.maxAttempts = backoff.ReasonMaxTries, 3, 3
 	c.check = func(t *testing.T, ge *backoff.GiveUpError) {
 		if !errors.Is(ge, errTransient) && ge.Err.Error() != errTransient.Error() {
 			t.Errorf("last error %v, want %v", ge.Err, errTransient)
@@ -186,6 +190,9 @@ func TestGiveUpReasons(t *testing.T) {
 		if ge.Elapsed < limit {
 			t.Errorf("gave up after %v, before the limit", ge.Elapsed)
 		}
+		if ge.Tries != len(trimmed.steps)+1 {
+			t.Errorf("%d tries, %d op calls: every attempt the policy scheduled must run", ge.Tries, len(trimmed.steps)+1)
+		}
 		t.Logf("(elapsed, wait) per retry: %v", trimmed.steps)
 	}
 	c = byName("MaxTimeStrict")
@@ -201,6 +208,9 @@ func TestGiveUpReasons(t *testing.T) {
 		if ge.Elapsed+100*time.Millisecond <= limit {
 			t.Errorf("gave up after %v, though the next wait would end within the limit", ge.Elapsed)
 		}
+		if ge.Tries != len(strict.steps)+1 {
+			t.Errorf("%d tries, %d op calls: every attempt the policy scheduled must run", ge.Tries, len(strict.steps)+1)
+		}
 		t.Logf("(elapsed, wait) per retry: %v", strict.steps)
 	}
 	c = byName("panic")
@@ -211,7 +221,7 @@ func TestGiveUpReasons(t *testing.T) {
 		}
 	}
 	c = byName("River's MaxAttempts first")
-	c.reason, c.tries, c.state = backoff.ReasonMaxTries, 2, rivertype.JobStateDiscarded
+	c.reason, c.tries, c.state, c.maxAttempts = backoff.ReasonMaxTries, 2, rivertype.JobStateDiscarded, 2
 	c = byName("Handle.Cancel")
 	c.reason, c.tries = backoff.ReasonCanceled, 1
 
@@ -268,6 +278,9 @@ func TestGiveUpReasons(t *testing.T) {
 			}
 			if row.State != c.state {
 				t.Errorf("row state %s, want %s", row.State, c.state)
+			}
+			if want := cmp.Or(c.maxAttempts, riverbackoff.MaxAttempts); row.MaxAttempts != want {
+				t.Errorf("row max_attempts %d, want %d", row.MaxAttempts, want)
 			}
 			t.Logf("%v", ge)
 		})

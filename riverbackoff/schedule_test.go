@@ -75,11 +75,11 @@ func TestScheduleExpoNoJitter(t *testing.T) {
 	client := startClient(t, pool, clientConfig(schema, workers))
 	w := newWatcher(t, client)
 	ctx := deadline(t, 30*time.Second)
-	hErr, err := riverbackoff.Insert[int](ctx, w, jobArgs[mExpoErr]{}, nil)
+	hErr, err := riverbackoff.Insert(ctx, w, policy, jobArgs[mExpoErr]{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hVal, err := riverbackoff.Insert[int](ctx, w, jobArgs[mExpoPoll]{}, nil)
+	hVal, err := riverbackoff.Insert(ctx, w, policy, jobArgs[mExpoPoll]{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

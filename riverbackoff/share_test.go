@@ -88,7 +88,7 @@ func TestTwoClientsShareJobs(t *testing.T) {
 	results := make(chan backoff.Event[string], 1)
 	ids := map[uint64]bool{}
 	for range jobs {
-		id, err := riverbackoff.InsertTo(ctx, w, jobArgs[mShared]{}, nil, results)
+		id, err := riverbackoff.InsertTo(ctx, w, policy, jobArgs[mShared]{}, nil, results)
 		if err != nil {
 			t.Fatal(err)
 		}

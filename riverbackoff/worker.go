@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -64,13 +65,26 @@ func AddWorker[A river.JobArgs, T any](workers *river.Workers, policy *backoff.P
 //   - a value to retry (RetryOnValue): river.JobSnooze with the wait, which
 //     River does not count as an attempt, while the worker counts the try;
 //   - a give-up: river.JobCancel with the *backoff.GiveUpError, and the job
-//     is cancelled; but when River's own MaxAttempts runs out first, the
-//     error, and River discards the job (reason max tries).
+//     is cancelled; but when River's own MaxAttempts runs out first (one
+//     set in the insert options below the policy's MaxTries), the error,
+//     and River discards the job (reason max tries).
 //
 // Attempts that River counted but that left no record (their worker died
 // and River rescued the job) are judged first, as failed with
-// [ErrAttemptLost]; their wait runs from the rescue. An op error after the
-// client began to stop, or after the job was cancelled remotely, is handed
+// [ErrAttemptLost]; their wait runs from the rescue. When the policy gives
+// up on them (MaxTries, or MaxTime, which may have passed while River
+// waited to rescue the job), the job ends before the op runs.
+//
+// With MaxTime, the job's deadline (the first attempt's start plus
+// MaxTime, by the database's clock) is kept in the metadata. The policy's
+// waits end by it, as Decide trims them (or, with MaxTimeStrict, gives up
+// instead), and the attempt such a wait leads to runs however late River
+// starts it, as a late attempt does in process; Decide then judges it.
+// The op's own river.JobSnooze is not trimmed: when it ends past the
+// deadline, the attempt after it gives up with ReasonMaxTime before the
+// op runs.
+//
+// An op error after the client began to stop, or after the job was cancelled remotely, is handed
 // to River as it is: River makes the job available again, or cancels it,
 // and the attempt is not counted. An op that returns river.JobSnooze is
 // snoozed and the attempt not counted; river.JobCancel is read as
@@ -84,7 +98,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		at = *job.AttemptedAt
 	}
 	rec := readRecord(job.Metadata)
-	lost := max(job.Attempt-1-(rec.Tries-rec.Snoozed), 0)
+	lost := max(job.Attempt-1-rec.attempts(), 0)
 	if rec.Start.IsZero() {
 		rec.Start = at
 		if lost > 0 {
@@ -93,15 +107,22 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 			rec.Start = job.CreatedAt
 		}
 	}
+	maxTime, _, hasMaxTime := w.policy.MaxTime()
+	rec.Deadline = time.Time{}
+	if hasMaxTime {
+		rec.Deadline = rec.Start.Add(maxTime)
+	}
 	var zero T
 	for ; lost > 0; lost-- {
 		rec.Tries++
 		elapsed := at.Sub(rec.Start)
 		d, cause := w.decide(backoff.State{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev}, zero, ErrAttemptLost)
 		if d.Done() {
+			rec.Skipped++ // this attempt ends before its op runs
 			return end(ctx, &rec, d.Reason, elapsed, zero, ErrAttemptLost, cause)
 		}
 		rec.Prev = d.Wait
+		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
 		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, ErrAttemptLost, nil, zero)
 		if lost > 1 {
 			continue
@@ -115,6 +136,14 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 			return river.JobSnooze(left) // not a try: River does not count it either
 		}
 	}
+	if hasMaxTime && rec.Due.After(rec.Deadline) && !at.Before(rec.Deadline) {
+		// The wait before this attempt was not the policy's and ended past
+		// the deadline: no time is left for the op. The give-up keeps the
+		// last attempt's error and value.
+		rec.Skipped++
+		v, _ := decode[T](rec.Value)
+		return end(ctx, &rec, backoff.ReasonMaxTime, at.Sub(rec.Start), v, remoteError(rec.Err), nil)
+	}
 
 	v, pe, err := call(ctx, w.op, job)
 	elapsed := at.Sub(rec.Start) + time.Since(begun)
@@ -127,7 +156,11 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 			}
 			return errors.Join(err, context.Cause(ctx))
 		}
-		if errors.As(err, new(*river.JobSnoozeError)) {
+		if snooze := (*river.JobSnoozeError)(nil); errors.As(err, &snooze) {
+			// The op's own snooze: not a try, and not the policy's wait,
+			// so it is not trimmed to the deadline; the next attempt
+			// checks it.
+			rec.Due = dueAt(rec.Start, elapsed, snooze.Duration)
 			if serr := save(ctx, &rec); serr != nil {
 				return serr
 			}
@@ -151,6 +184,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		// attempt, so the job's own count keeps the waits growing.
 		rec.Snoozed++
 		rec.Prev = d.Wait
+		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
 		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, nil, nil, v)
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
@@ -158,6 +192,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		return river.JobSnooze(d.Wait)
 	case d.Retry && job.Attempt < job.MaxAttempts:
 		rec.Prev = d.Wait
+		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
 		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, err, nil, v)
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
@@ -167,6 +202,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 	case d.Retry:
 		// River's MaxAttempts ran out before the policy's limits: River
 		// discards the job when it gets the error.
+		rec.Due = time.Time{}
 		note(&rec, recGiveUp, elapsed, 0, backoff.ReasonMaxTries, err, nil, v)
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
@@ -179,6 +215,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 // end records the job's last event: success, or a give-up that cancels the
 // job.
 func end[T any](ctx context.Context, rec *record, reason backoff.Reason, elapsed time.Duration, v T, err, cause error) error {
+	rec.Due = time.Time{}
 	if reason == backoff.ReasonNone {
 		note(rec, recSuccess, elapsed, 0, reason, nil, nil, v)
 		return save(ctx, rec)
@@ -192,7 +229,10 @@ func end[T any](ctx context.Context, rec *record, reason backoff.Reason, elapsed
 
 // NextRetry returns when River should retry the job after the error Work
 // just returned: the end of that attempt plus the policy's wait (strategy,
-// cap, jitter, MaxTime trim), as Work decided it. Called by River's stuck
+// cap, jitter, MaxTime trim), as Work decided it. With MaxTime it is the
+// job's deadline at the latest, give or take the moment between River's
+// fetch and Work and any difference between this machine's clock and the
+// database's. Called by River's stuck
 // job rescuer, for an attempt that never returned, it returns the present:
 // the job's next Work judges the lost attempt and waits as the policy says.
 func (w *Worker[A, T]) NextRetry(job *river.Job[A]) time.Time {
@@ -227,7 +267,7 @@ func note[T any](rec *record, kind string, elapsed, wait time.Duration, reason b
 	rec.Event, rec.Elapsed, rec.Wait = kind, elapsed, wait
 	rec.Reason, rec.Err, rec.Cause = "", "", ""
 	if reason != backoff.ReasonNone {
-		rec.Reason = reason.String()
+		rec.Reason = reasonText(reason)
 	}
 	if err != nil {
 		rec.Err = err.Error()
@@ -239,6 +279,15 @@ func note[T any](rec *record, kind string, elapsed, wait time.Duration, reason b
 	if b, merr := json.Marshal(v); merr == nil {
 		rec.Value = b
 	}
+}
+
+// dueAt returns when a wait that starts elapsed after start ends, on
+// start's clock; a wait too long to add saturates.
+func dueAt(start time.Time, elapsed, wait time.Duration) time.Time {
+	if elapsed > 0 && wait > math.MaxInt64-elapsed {
+		return start.Add(math.MaxInt64)
+	}
+	return start.Add(elapsed + wait)
 }
 
 // save has River write rec into the job's metadata with the attempt's

@@ -180,8 +180,10 @@ func run(ctx context.Context, out io.Writer, o options) (summary, error) {
 	}
 	defer w.Close()
 
-	// One job followed through its Handle, event by event...
-	h, err := riverbackoff.Insert[Status](ctx, w, PollArgs{Batch: batchName(3)}, nil)
+	// One job followed through its Handle, event by event... Insert takes
+	// the worker's policy: River's MaxAttempts follows its MaxTries (none
+	// here, so River's largest), and T (Status) is its value type.
+	h, err := riverbackoff.Insert(ctx, w, policy, PollArgs{Batch: batchName(3)}, nil)
 	if err != nil {
 		return sum, err
 	}
@@ -192,7 +194,7 @@ func run(ctx context.Context, out io.Writer, o options) (summary, error) {
 		if i == 3 {
 			continue
 		}
-		if _, err := riverbackoff.InsertTo(ctx, w, PollArgs{Batch: batchName(i)}, nil, results); err != nil {
+		if _, err := riverbackoff.InsertTo(ctx, w, policy, PollArgs{Batch: batchName(i)}, nil, results); err != nil {
 			return sum, err
 		}
 	}

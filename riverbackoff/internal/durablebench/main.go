@@ -295,6 +295,7 @@ func runOne(ctx context.Context, pool *pgxpool.Pool, o options, s scenario, c ri
 		return int(v.(*atomic.Int64).Add(1))
 	}
 	workers := river.NewWorkers()
+	var policy *backoff.Policy[int] // stays nil for the plain worker: MaxAttempts is River's largest
 	switch {
 	case s.plain:
 		river.AddWorker(workers, &plainWorker{s: s, attempts: &attempts, tryOf: tryOf})
@@ -307,6 +308,7 @@ func runOne(ctx context.Context, pool *pgxpool.Pool, o options, s scenario, c ri
 		if err != nil {
 			return result{}, err
 		}
+		policy = p
 		if err := riverbackoff.AddWorker(workers, p, func(ctx context.Context, job *river.Job[benchArgs]) (int, error) {
 			attempts.Add(1)
 			if s.retry == "value" {
@@ -337,7 +339,7 @@ func runOne(ctx context.Context, pool *pgxpool.Pool, o options, s scenario, c ri
 	}
 	params := make([]river.InsertManyParams, n)
 	for i := range params {
-		params[i] = river.InsertManyParams{Args: benchArgs{N: i}, InsertOpts: riverbackoff.InsertOpts(nil)}
+		params[i] = river.InsertManyParams{Args: benchArgs{N: i}, InsertOpts: riverbackoff.InsertOpts(policy, nil)}
 	}
 	if _, err := client.InsertManyFast(ctx, params); err != nil {
 		return result{}, err
