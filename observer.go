@@ -37,7 +37,7 @@ type Observation struct {
 	Wait    time.Duration
 	// Lateness is how long after its due time an attempt started: timer
 	// delay plus time spent waiting for a worker (for a first attempt,
-	// since Submit). Scheduler jobs only.
+	// since the scheduler took the job in). Scheduler jobs only.
 	Lateness time.Duration
 	// Duration is how long the attempt's op ran (ObserveAttemptEnd).
 	Duration time.Duration

@@ -222,6 +222,9 @@ type submission struct {
 func (s *Scheduler) take(sub submission, now int64) {
 	j := sub.j
 	b := j.base()
+	if b.at == 0 {
+		b.at = now
+	}
 	b.g = s.groupFor(sub.ctx)
 	b.g.live++
 	if c := j.control(); c != nil {

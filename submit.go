@@ -86,9 +86,11 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	}
 	j := &job[T]{pol: p, op: op}
 	j.id = s.ids.Add(1)
-	// The first attempt is due now, or after its initial delay; the owner
-	// and the lateness of the first attempt count from here.
-	j.at = int64(saturatingAdd(dur(s.now()), startDelay(p)))
+	// A first attempt without a delay is due when the owner takes the job
+	// in (take), which saves a clock reading per submission.
+	if d := startDelay(p); d > 0 {
+		j.at = int64(saturatingAdd(dur(s.now()), d))
+	}
 	return j, c, nil
 }
 

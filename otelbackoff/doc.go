@@ -47,8 +47,8 @@
 // Attempts alike, except backoff.attempt.lateness, which is for scheduler
 // jobs only: it is how long after its due time each attempt started
 // (timer delay plus time waiting for a worker or a group's limit), the
-// first attempt included, whose due time is its Submit (or the end of its
-// InitialDelay). An attempt whose op panicked counts as an error; its job
+// first attempt included, whose due time is when the scheduler took the
+// job in (or the end of its InitialDelay). An attempt whose op panicked counts as an error; its job
 // then gives up with the reason "panic". An attempt that returned no error
 // counts as ok even if a value predicate has it retried.
 // backoff.attempt.duration is how long the op ran (for Attempts, the loop

@@ -227,8 +227,9 @@ var background = context.Background()
 // lock held for a few microseconds.
 //
 // Lateness (ObserveAttemptStart) is recorded for every attempt of a
-// scheduler job, the first included (its lateness counts from Submit, or
-// from the end of its InitialDelay). Observation.Lateness is defined for
+// scheduler job, the first included (its lateness counts from when the
+// scheduler took the job in, or from the end of its InitialDelay).
+// Observation.Lateness is defined for
 // scheduler jobs only, so the attempts of Retry, Wrap and Attempts (ID 0)
 // record none; they are counted in backoff.attempts and
 // backoff.attempt.duration like any other.
