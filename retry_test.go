@@ -405,7 +405,7 @@ func TestPyOnExceptionSuccess(t *testing.T) {
 	})
 }
 
-// test_on_exception_giveup[True/False]
+// Ports python-backoff's test_on_exception_giveup[True/False].
 func TestPyOnExceptionGiveup(t *testing.T) {
 	catchMe := errors.New("catch me")
 	for _, raise := range []bool{true, false} {

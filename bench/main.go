@@ -203,7 +203,9 @@ func runPlan(o options, runs []run) ([]Result, error) {
 			fmt.Println(string(b))
 		}
 		if partial != nil {
-			partial.Write(append(b, '\n'))
+			if _, err := partial.Write(append(b, '\n')); err != nil {
+				return out, fmt.Errorf("keeping the partial results: %w", err)
+			}
 		}
 	}
 	return out, nil
