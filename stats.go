@@ -9,7 +9,8 @@ type Stats struct {
 	Submitted uint64 // jobs accepted by Submit and SubmitTo
 	Succeeded uint64
 	GaveUp    uint64
-	// GaveUpBy counts give-ups by reason, indexed by Reason.
+	// GaveUpBy counts give-ups by reason, indexed by Reason: one slot
+	// for each, from ReasonNone (always 0) to ReasonBudget.
 	GaveUpBy [numReasons]uint64
 	Attempts uint64 // attempts run
 
