@@ -365,8 +365,10 @@ func StartJitter(d time.Duration) Option {
 }
 
 // AttemptTimeout bounds each attempt: the op's context ends d after the
-// attempt starts, measured on the injected clock. Creating that context
-// costs a few allocations per attempt; without this option there are none.
+// attempt starts, measured on the injected clock. Creating that context,
+// and in a scheduler the timer that notices an op running past it
+// (Stats.Overdue), costs a few allocations per attempt; without this
+// option there are none.
 func AttemptTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if c.duration("AttemptTimeout", d) == 0 {
