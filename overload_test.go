@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,7 @@ func TestGroupLimitFairness(t *testing.T) {
 			t.Fatalf("peak in flight: %v, want a 1, b 2", peak)
 		}
 		// Group a got a worker in the first round, not after b and free.
-		if i := strings.Index(strings.Join(order, ""), "a"); i < 0 || i > 3 {
+		if i := slices.Index(order, "a"); i < 0 || i > 3 {
 			t.Fatalf("order of attempts %v: a waited behind the others", order)
 		}
 		if st := s.Stats(); st.Held != 0 || st.Succeeded != uint64(n) {

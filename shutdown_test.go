@@ -334,9 +334,13 @@ func TestStopsAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		base := bubbleGoroutines()
 		s := newSched(t)
+		// The owner is held until Events has been called, so that no
+		// backoff event comes before it.
+		release := holdOwner(t, s)
 		waiting := mustSubmit(t, s, failing, backoff.Key("w"), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
 		listened := mustSubmit(t, s, failing, backoff.NoWait{}, backoff.MaxTries(40))
 		evs := listened.Events() // never read while the job runs
+		release()
 		synctest.Wait()
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
