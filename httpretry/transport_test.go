@@ -827,3 +827,37 @@ func TestUnsendableNotRetried(t *testing.T) {
 		}
 	})
 }
+
+// nilErr's Error dereferences its receiver: a typed nil *nilErr returned
+// as an error panics when it is formatted.
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// A transport error whose Error method panics (a typed nil) is logged as
+// fmt prints it, and RoundTrip returns the give-up instead of panicking.
+func TestPanickingTransportError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs strings.Builder
+		var typedNil *nilErr
+		tr, err := httpretry.New(roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, typedNil }),
+			httpretry.Policy(backoff.MaxTries(2), backoff.NoWait{}, backoff.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://example.test/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := tr.RoundTrip(req)
+		if resp != nil || !errors.Is(err, backoff.ReasonMaxTries) {
+			t.Fatalf("RoundTrip = %v, %v; want a MaxTries give-up", resp, err)
+		}
+		if got := err.Error(); !strings.Contains(got, "<nil>") {
+			t.Errorf("give-up error %q does not print the typed nil as fmt does", got)
+		}
+		if !strings.Contains(logs.String(), "(<nil>)") {
+			t.Errorf("log %q does not print the typed nil as fmt does", logs.String())
+		}
+	})
+}

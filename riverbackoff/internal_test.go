@@ -222,3 +222,20 @@ func TestWaitStashSweeps(t *testing.T) {
 		t.Error("taken twice")
 	}
 }
+
+// nilErr's Error dereferences its receiver: a typed nil *nilErr returned
+// as an error panics when it is formatted.
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg }
+
+// The record stores an error whose Error method panics (a typed nil) as
+// fmt prints it.
+func TestRecordOfPanickingError(t *testing.T) {
+	var typedNil *nilErr
+	var rec record
+	note(&rec, recGiveUp, time.Second, 0, backoff.ReasonMaxTries, typedNil, typedNil, 0)
+	if rec.Err != "<nil>" || rec.Cause != "<nil>" || rec.Reason != "max tries" {
+		t.Fatalf("record %+v", rec)
+	}
+}
