@@ -333,8 +333,6 @@ func TestBadSchedulerOptions(t *testing.T) {
 	}{
 		{"Workers(0)", []backoff.SchedulerOption{backoff.Workers(0)}, []string{"Workers", "0"}},
 		{"Workers(-1)", []backoff.SchedulerOption{backoff.Workers(-1)}, []string{"Workers", "-1"}},
-		{"IntakeSize(0)", []backoff.SchedulerOption{backoff.IntakeSize(0)}, []string{"IntakeSize", "0"}},
-		{"IntakeSize(-1)", []backoff.SchedulerOption{backoff.IntakeSize(-1)}, []string{"IntakeSize", "-1"}},
 		{"nil SchedulerOption", []backoff.SchedulerOption{nilOpt}, []string{"nil SchedulerOption"}},
 		{"nil SchedulerOption among others", []backoff.SchedulerOption{backoff.Workers(2), nilOpt}, []string{"nil SchedulerOption"}},
 		{"WithClock(nil)", []backoff.SchedulerOption{backoff.WithClock(nil)}, []string{"WithClock", "nil"}},
@@ -344,17 +342,24 @@ func TestBadSchedulerOptions(t *testing.T) {
 		{"GroupLimitFor(\"\", 1)", []backoff.SchedulerOption{backoff.GroupLimitFor("", 1)}, []string{"GroupLimitFor", "name is empty"}},
 		{"GroupLimitFor(x, -1)", []backoff.SchedulerOption{backoff.GroupLimitFor("x", -1)}, []string{"GroupLimitFor", "-1"}},
 		{"WithBudget(nil)", []backoff.SchedulerOption{backoff.WithBudget(nil, backoff.WaitWhenEmpty)}, []string{"WithBudget", "nil"}},
-		{"every bad option named", []backoff.SchedulerOption{backoff.Workers(0), backoff.IntakeSize(0), backoff.WithClock(nil)},
-			[]string{"Workers", "IntakeSize", "WithClock"}},
+		{"every bad option named", []backoff.SchedulerOption{backoff.Workers(0), backoff.MaxPending(0), backoff.WithClock(nil)},
+			[]string{"Workers", "MaxPending", "WithClock"}},
 	} {
 		t.Run(c.name, func(t *testing.T) { biBadSchedOptions(t, c.opts, c.want...) })
 	}
 }
 
-// Regression: NewScheduler allocates the intake channel in full, and
-// make(chan, math.MaxInt) panics ("makechan: size out of range").
-func TestIntakeSizeTooLarge(t *testing.T) {
-	biBadSchedOptions(t, []backoff.SchedulerOption{backoff.IntakeSize(math.MaxInt)}, "IntakeSize")
+// A typo in Workers is an error, not a million goroutines; MaxPending
+// allocates nothing per slot, so any positive cap is fine.
+func TestHugeSchedulerSizes(t *testing.T) {
+	biBadSchedOptions(t, []backoff.SchedulerOption{backoff.Workers(math.MaxInt)}, "Workers")
+	s, err := backoff.NewScheduler(backoff.MaxPending(math.MaxInt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The entry points' own arguments: nil contexts, ops, schedulers and
@@ -685,9 +690,9 @@ func TestNoPanicOnZeroAndNil(t *testing.T) {
 	t.Run("valid zero and nil options", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			for _, o := range []backoff.Option{
-				backoff.Name(""), backoff.Key(""), backoff.WithLogger(nil), backoff.WithObserver(nil), backoff.ErrorOnGiveup(false),
+				backoff.Name(""), backoff.WithLogger(nil), backoff.WithObserver(nil), backoff.ErrorOnGiveup(false),
 				backoff.Intervals(nil), backoff.Intervals{0}, backoff.RetryOnType[error](), backoff.Expo{}, backoff.Decorrelated{},
-				backoff.InitialDelay(0), backoff.StartJitter(0), backoff.MaxTime(0), backoff.NonBlocking(),
+				backoff.InitialDelay(0), backoff.StartJitter(0), backoff.MaxTime(0),
 			} {
 				biNoPanic(t, fmt.Sprintf("Retry with %#v", o), func() {
 					calls := 0

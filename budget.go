@@ -143,7 +143,11 @@ type BudgetStats struct {
 }
 
 // Stats returns the budget's counts. It takes the budget's lock briefly.
+// A zero or nil Budget reports zeros.
 func (b *Budget) Stats() BudgetStats {
+	if b == nil || b.slot == 0 {
+		return BudgetStats{}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.advance()
@@ -198,6 +202,8 @@ func WithBudget(b *Budget, whenEmpty WhenEmpty) SharedOption {
 	switch {
 	case b == nil:
 		o.bad = fmt.Errorf("backoff: WithBudget: budget is nil")
+	case b.slot == 0:
+		o.bad = fmt.Errorf("backoff: WithBudget: the Budget was not made by NewBudget")
 	case whenEmpty > WaitWhenEmpty:
 		o.bad = fmt.Errorf("backoff: WithBudget: whenEmpty must be GiveUpWhenEmpty or WaitWhenEmpty, got %d", whenEmpty)
 	}

@@ -94,10 +94,10 @@ const (
 )
 
 type chaosConfig struct {
-	jobs, workers, intake, submitters int
-	seed1, seed2                      uint64
-	stop                              stopMode
-	real                              bool // the real clock, outside a bubble
+	jobs, workers, submitters int
+	seed1, seed2              uint64
+	stop                      stopMode
+	real                      bool // the real clock, outside a bubble
 	// groupLimit caps each of nGroups concurrency groups (GroupLimit);
 	// maxPending is MaxPending. Zero: not used.
 	groupLimit, maxPending int
@@ -106,7 +106,7 @@ type chaosConfig struct {
 const nGroups = 4
 
 func (cfg chaosConfig) options() []backoff.SchedulerOption {
-	opts := []backoff.SchedulerOption{backoff.Workers(cfg.workers), backoff.IntakeSize(cfg.intake)}
+	opts := []backoff.SchedulerOption{backoff.Workers(cfg.workers)}
 	if cfg.groupLimit > 0 {
 		opts = append(opts, backoff.GroupLimit(cfg.groupLimit))
 	}
@@ -292,7 +292,7 @@ func (run *chaosRun) closing() bool {
 
 // newChaosRun draws the whole run from the seed: jobs, stops and the close.
 func newChaosRun(t *testing.T, cfg chaosConfig) *chaosRun {
-	t.Logf("seed: rand.NewPCG(%d, %d); %d jobs, %d workers, intake %d", cfg.seed1, cfg.seed2, cfg.jobs, cfg.workers, cfg.intake)
+	t.Logf("seed: rand.NewPCG(%d, %d); %d jobs, %d workers", cfg.seed1, cfg.seed2, cfg.jobs, cfg.workers)
 	r := rand.New(rand.NewPCG(cfg.seed1, cfg.seed2))
 	run := &chaosRun{t: t, cfg: cfg, root: t.Context()}
 	// Different buffers: an unbuffered channel backlogs at once.
@@ -806,8 +806,8 @@ func runFake(t *testing.T, cfg chaosConfig) {
 		run := newChaosRun(t, cfg)
 		run.s = newSched(t, cfg.options()...)
 		defer run.s.Close()
-		if got := bubbleGoroutines(); got != base+1+cfg.workers {
-			t.Errorf("goroutines after NewScheduler: %d, want %d + owner + %d workers", got, base, cfg.workers)
+		if got := bubbleGoroutines(); got != base+1 {
+			t.Errorf("goroutines after NewScheduler: %d, want %d + the owner (workers start with the first due job)", got, base)
 		}
 		run.start = time.Now()
 		run.startReaders()
@@ -936,8 +936,8 @@ func (run *chaosRun) verify() {
 	if st.Pending != 0 || st.Waiting != 0 || st.Ready != 0 || st.Running != 0 || st.Undelivered != 0 || st.Held != 0 {
 		t.Errorf("stats after Close: %+v", st)
 	}
-	if full := uint64(rejected["ErrIntakeFull"] + rejected["ErrPendingFull"]); st.Rejected != full {
-		t.Errorf("stats: %d rejected, %d NonBlocking submissions refused for a full intake or MaxPending", st.Rejected, full)
+	if full := uint64(rejected["ErrPendingFull"]); st.Rejected != full {
+		t.Errorf("stats: %d rejected, %d NonBlocking submissions refused at MaxPending", st.Rejected, full)
 	}
 	// Backoff events of a Handle with a listener are read or dropped: at
 	// least those published after Events returned, at most all of them.
@@ -1040,8 +1040,6 @@ func (run *chaosRun) refusal(j *chaosJob) string {
 	switch err := j.submitErr; {
 	case errors.Is(err, backoff.ErrClosed):
 		return "ErrClosed"
-	case errors.Is(err, backoff.ErrIntakeFull) && j.nonBlocking:
-		return "ErrIntakeFull"
 	case errors.Is(err, backoff.ErrPendingFull) && j.nonBlocking && run.cfg.maxPending > 0:
 		return "ErrPendingFull"
 	case errors.Is(err, context.Canceled) && (j.ctxKind == ctxOwn || j.ctxKind == ctxShared):
@@ -1174,7 +1172,7 @@ func TestChaos(t *testing.T) {
 		{"close-after-quiet/limits", stopCloseQuiet, 6, 2, 300},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			runFake(t, chaosConfig{jobs: 4000, workers: 8, intake: 32, submitters: 4,
+			runFake(t, chaosConfig{jobs: 4000, workers: 8, submitters: 4,
 				seed1: c.seed, seed2: 2, stop: c.stop, groupLimit: c.groupLimit, maxPending: c.maxPending})
 		})
 	}
@@ -1185,7 +1183,7 @@ func TestChaos(t *testing.T) {
 // sleeping, and stops made as the submissions progress. It waits only on
 // channels; the deadline is a guard against a hang, not a wait.
 func TestChaosRealClock(t *testing.T) {
-	cfg := chaosConfig{jobs: 10000, workers: 8, intake: 64, submitters: 4, seed1: 7, seed2: 8, stop: stopCloseMid, real: true,
+	cfg := chaosConfig{jobs: 10000, workers: 8, submitters: 4, seed1: 7, seed2: 8, stop: stopCloseMid, real: true,
 		groupLimit: 3, maxPending: 1000}
 	run := newChaosRun(t, cfg)
 	// Closed below, not deferred: after a hang, Close would hang too.

@@ -5,23 +5,18 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // timeSource is all that the runners need of a clock, so that other clock
 // packages can be adapted without touching the scheduler.
 type timeSource interface {
 	Now() time.Time
-	NewTimer(d time.Duration) alarm
+	NewTimer(d time.Duration) sched.Timer
 	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
 	// AfterFunc runs f in its own goroutine after d, unless stopped first.
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
-// alarm is one reusable timer.
-type alarm interface {
-	C() <-chan time.Time
-	Stop() bool
-	Reset(d time.Duration) bool
 }
 
 // benbjohnson adapts github.com/benbjohnson/clock.
@@ -36,7 +31,7 @@ func newTimeSource(c clock.Clock) timeSource {
 
 func (b benbjohnson) Now() time.Time { return b.c.Now() }
 
-func (b benbjohnson) NewTimer(d time.Duration) alarm { return bjTimer{b.c.Timer(d)} }
+func (b benbjohnson) NewTimer(d time.Duration) sched.Timer { return bjTimer{b.c.Timer(d)} }
 
 func (b benbjohnson) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return b.c.WithTimeout(ctx, d)
@@ -52,24 +47,22 @@ func (t bjTimer) C() <-chan time.Time        { return t.t.C }
 func (t bjTimer) Stop() bool                 { return t.t.Stop() }
 func (t bjTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
 
-// rearm points a at d from now. It stops a, then drains its channel
-// without blocking: clock.Mock deadlocks on a Reset of an undrained timer,
-// and with Go 1.23 timers a blocking drain after Stop can hang. Callers
-// treat d <= 0 as due now and never arm for it, because clock.Mock's
-// Reset(0) does not fire.
-func rearm(a alarm, d time.Duration) {
-	a.Stop()
-	select {
-	case <-a.C():
-	default:
-	}
-	a.Reset(d)
+// epochClock reads a timeSource as nanoseconds since an epoch: the clock
+// of a scheduler's core and of its job records.
+type epochClock struct {
+	ts    timeSource
+	epoch time.Time
 }
+
+// Now saturates at the ends of time.Duration's range, as time.Time.Sub does.
+func (c *epochClock) Now() int64 { return int64(c.ts.Now().Sub(c.epoch)) }
+
+func (c *epochClock) NewTimer(d time.Duration) sched.Timer { return c.ts.NewTimer(d) }
 
 // sleeper waits on one timer, reused across waits.
 type sleeper struct {
 	ts timeSource
-	a  alarm
+	t  sched.Timer
 }
 
 // sleep waits d or until ctx ends, whichever is first, and reports whether
@@ -78,13 +71,13 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	if s.a == nil {
-		s.a = s.ts.NewTimer(d)
+	if s.t == nil {
+		s.t = s.ts.NewTimer(d)
 	} else {
-		rearm(s.a, d)
+		sched.Rearm(s.t, d)
 	}
 	select {
-	case <-s.a.C():
+	case <-s.t.C():
 		return true
 	case <-ctx.Done():
 		return false
@@ -92,7 +85,7 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (s *sleeper) stop() {
-	if s.a != nil {
-		s.a.Stop()
+	if s.t != nil {
+		s.t.Stop()
 	}
 }

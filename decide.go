@@ -40,8 +40,11 @@ func (d Decision) Done() bool { return !d.Retry }
 // MaxTime's time left (or, with MaxTimeStrict, give up when the wait would
 // pass it), and gives up with ReasonContext when the wait would reach the
 // context's deadline. User predicates run here: a panic in one propagates
-// to the caller.
+// to the caller. A nil *Policy decides as the zero Policy does.
 func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
+	if p == nil {
+		p = &Policy[T]{} // the zero Policy: the defaults, without jitter
+	}
 	if o.Err == nil && (p.valuePred == nil || !p.valuePred(o.Value)) {
 		return Decision{}
 	}

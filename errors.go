@@ -3,16 +3,13 @@ package backoff
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 )
 
 // ErrClosed is returned by Submit after the scheduler was closed or began
 // shutting down.
 var ErrClosed = errors.New("backoff: scheduler closed")
-
-// ErrIntakeFull is returned by Submit and SubmitTo with the NonBlocking
-// option when the scheduler's intake is full.
-var ErrIntakeFull = errors.New("backoff: intake full")
 
 // ErrDuplicateKey is returned by Submit when a live job already has the key.
 var ErrDuplicateKey = errors.New("backoff: duplicate key")
@@ -29,18 +26,26 @@ type GiveUpError struct {
 }
 
 func (e *GiveUpError) Error() string {
+	if e == nil {
+		return "<nil>"
+	}
 	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason.String())
 	if e.Cause != nil {
-		msg += ": " + e.Cause.Error()
+		text, _ := errText(e.Cause)
+		msg += ": " + text
 	}
 	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+		text, _ := errText(e.Err)
+		msg += ": " + text
 	}
 	return msg
 }
 
 // Unwrap returns the reason, the last error and the cause.
 func (e *GiveUpError) Unwrap() []error {
+	if e == nil {
+		return nil
+	}
 	errs := []error{e.Reason}
 	if e.Err != nil {
 		errs = append(errs, e.Err)
@@ -54,7 +59,10 @@ func (e *GiveUpError) Unwrap() []error {
 // permanentError marks an error that must not be retried.
 type permanentError struct{ err error }
 
-func (p *permanentError) Error() string { return p.err.Error() }
+func (p *permanentError) Error() string {
+	text, _ := errText(p.err)
+	return text
+}
 func (p *permanentError) Unwrap() error { return p.err }
 
 // Permanent wraps err so that the job ends at once, with ReasonPermanent,
@@ -97,10 +105,42 @@ type PanicError struct {
 	Stack []byte
 }
 
-func (p *PanicError) Error() string { return fmt.Sprintf("backoff: panic: %v", p.Value) }
+func (p *PanicError) Error() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("backoff: panic: %v", p.Value)
+}
 
 // Unwrap returns the panic value when it is an error.
 func (p *PanicError) Unwrap() error {
+	if p == nil {
+		return nil
+	}
 	err, _ := p.Value.(error)
 	return err
+}
+
+// ErrGoexit is the Value of the *PanicError of a scheduled job whose op,
+// handler or observer called runtime.Goexit on a worker (t.FailNow does):
+// the job gives up with ReasonPanic, and a new worker replaces the one
+// that exited. In Retry, Wrap and Attempts the op runs on the caller's
+// goroutine, and Goexit ends that goroutine as Go says.
+var ErrGoexit = errors.New("backoff: runtime.Goexit called on a worker")
+
+// goexitError is the cause of a give-up for a Goexit, with the stack of
+// the goroutine that called it; it must be called from a deferred
+// function that runs during the Goexit.
+func goexitError() *PanicError { return &PanicError{Value: ErrGoexit, Stack: debug.Stack()} }
+
+// errText returns err's message as fmt prints it, and whether its Error
+// method panicked (a typed nil, say): then it is what fmt prints for
+// such an error instead of a crash.
+func errText(err error) (text string, panicked bool) {
+	defer func() {
+		if recover() != nil {
+			text, panicked = fmt.Sprint(err), true
+		}
+	}()
+	return err.Error(), false
 }

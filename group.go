@@ -1,114 +1,48 @@
 package backoff
 
-import (
-	"context"
-	"reflect"
-)
+// Concurrency groups: a job may name a group (a tenant, a dependency) with
+// the Group option, and the scheduler may cap how many attempts of a group
+// run at once, so that one group's burst cannot take every worker. The
+// owner goroutine enforces the cap when a job falls due: a job over its
+// group's cap is held, in the order it fell due, until an attempt of its
+// group returns.
 
-// A group is the jobs that share one context. The owner goroutine alone
-// creates, changes and drops groups. Each group watches its context once,
-// whatever the number of its jobs, and holds the context its ops run
-// under: the job's context, cancelled too when the scheduler closes.
-type group struct {
-	key     context.Context // the submitted context
-	ctx     context.Context // what ops see: key, plus the scheduler's close
-	cancel  context.CancelCauseFunc
-	unwatch func() bool
-	h       entryHeap
-	idx     int // in the owner's groupHeap, or -1
-	live    int // jobs of the group not yet ended
-	stale   int // entries in h that no longer stand for a waiting job
-	held    int // jobs held by their concurrency group's limit
-	ended   bool
-	shared  bool // found by its context in Scheduler.groups; false for a context type that cannot be a map key
-}
+// Group puts a scheduled job in the named concurrency group, which
+// GroupLimit and GroupLimitFor may cap. Without a limit for it, the name
+// has no effect. It may be part of a Policy, or given to Submit and
+// SubmitTo beside one (without copying it). Retry, Wrap and Attempts
+// refuse it, and ignore a Policy's.
+func Group(name string) Option { return groupOption(name) }
 
-// groupFor returns the group of ctx, creating it and its watch when new.
-func (s *Scheduler) groupFor(ctx context.Context) *group {
-	// Jobs tend to arrive in runs with one context: the last group saves
-	// a type check and a map lookup. Only comparable keys are ever cached,
-	// so the == below cannot panic.
-	if g := s.lastGroup; g != nil && g.key == ctx {
-		return g
-	}
-	comparable := reflect.TypeOf(ctx).Comparable()
-	if comparable {
-		if g := s.groups[ctx]; g != nil {
-			s.lastGroup = g
-			return g
+// GroupLimit caps every named group at n attempts at once (queued for a
+// worker or running), unless GroupLimitFor sets its own cap. Jobs without
+// a Group are not limited. A job held by its group's cap waits in
+// Stats.Held; it still gives up at once when it is cancelled or its
+// context ends. Holding costs the owner a map lookup per due attempt of a
+// grouped job; a held job that is stopped leaves its group's queue at
+// once, at a constant cost.
+func GroupLimit(n int) SchedulerOption {
+	return schedOptionFunc(func(c *schedConfig) {
+		if n < 1 {
+			c.fail("GroupLimit must be >= 1, got %d", n)
 		}
-	}
-	g := &group{key: ctx, idx: -1}
-	g.ctx, g.cancel = context.WithCancelCause(ctx)
-	if s.canceling {
-		g.cancel(ErrClosed)
-	}
-	g.unwatch = context.AfterFunc(g.ctx, func() {
-		select {
-		case s.ctxEnded <- g:
-		case <-s.done:
-		}
+		c.groupLimit = n
 	})
-	if comparable {
-		g.shared = true
-		s.groups[ctx] = g
-		s.lastGroup = g
-	}
-	s.allGroups[g] = struct{}{}
-	return g
 }
 
-// release drops a group whose last job ended.
-func (s *Scheduler) release(g *group) {
-	g.unwatch()
-	g.cancel(context.Canceled)
-	if s.lastGroup == g {
-		s.lastGroup = nil
-	}
-	if g.shared && s.groups[g.key] == g {
-		delete(s.groups, g.key)
-	}
-	delete(s.allGroups, g)
-	if g.idx >= 0 {
-		s.top.remove(g)
-	}
-	g.h = nil
-}
-
-// endGroup makes every waiting job of a group whose context ended due now:
-// a worker then ends it with the reason the context gives, without running
-// its op.
-func (s *Scheduler) endGroup(g *group) {
-	if g.ended || g.live == 0 {
-		return
-	}
-	g.ended = true
-	for _, e := range g.h {
-		if b := e.j.base(); b.state == stateWaiting && b.at == e.at {
-			s.makeReady(e.j)
+// GroupLimitFor caps the group called name at n attempts at once,
+// overriding GroupLimit for it.
+func GroupLimitFor(name string, n int) SchedulerOption {
+	return schedOptionFunc(func(c *schedConfig) {
+		if name == "" {
+			c.fail("GroupLimitFor: name is empty")
 		}
-	}
-	g.h, g.stale = nil, 0
-	if g.idx >= 0 {
-		s.top.remove(g)
-	}
-	if g.held > 0 {
-		s.releaseStopped()
-	}
-}
-
-// compact drops stale entries once they are half of a group's heap.
-func (g *group) compact() {
-	if g.stale < 64 || g.stale*2 < len(g.h) {
-		return
-	}
-	keep := g.h[:0]
-	for _, e := range g.h {
-		if b := e.j.base(); b.state == stateWaiting && b.at == e.at {
-			keep = append(keep, e)
+		if n < 1 {
+			c.fail("GroupLimitFor(%q) must be >= 1, got %d", name, n)
 		}
-	}
-	clear(g.h[len(keep):])
-	g.h, g.stale = keep, 0
-	g.h.heapify()
+		if c.groupLimits == nil {
+			c.groupLimits = make(map[string]int)
+		}
+		c.groupLimits[name] = n
+	})
 }

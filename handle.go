@@ -2,6 +2,7 @@ package backoff
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -10,11 +11,12 @@ import (
 const eventBuffer = 16
 
 // Handle follows one scheduled job. Its methods are safe for concurrent
-// use and never block, except Result, which waits for the end.
+// use and never block, except Result, which waits for the end. A nil or
+// zero Handle reports an ended job that never was: ID 0, a closed Events
+// channel, a Result error, a Cancel that does nothing.
 type Handle[T any] struct {
-	ctl jobCtl
-	s   *Scheduler
-	j   *job[T]
+	x jobExtra // the job's key, group, name and context
+	j *job[T]
 
 	mu     sync.Mutex
 	final  *Event[T] // set at the end; kept out of line while the job lives
@@ -24,14 +26,25 @@ type Handle[T any] struct {
 }
 
 // ID returns the job's ID, unique within its scheduler.
-func (h *Handle[T]) ID() uint64 { return h.j.id }
+func (h *Handle[T]) ID() uint64 {
+	if h == nil || h.j == nil {
+		return 0
+	}
+	return h.j.id
+}
 
-// Events returns the job's channel of events. Backoff events are produced
-// only once Events has been called, and dropped (and counted in Stats) if
-// the channel is full; the terminal event is always delivered, after
-// which the channel is closed. Called after the job ended, it returns a
-// closed channel holding the terminal event.
+// Events returns the job's channel of events: its backoff events, and its
+// terminal event, after which the channel is closed. The terminal event
+// is always delivered; a backoff event is dropped (and counted in Stats)
+// when the channel is full. Backoff events are kept from the first call of
+// Events on, or from Submit with the Subscribe option. Called after the
+// job ended, it returns a closed channel holding the terminal event.
 func (h *Handle[T]) Events() <-chan Event[T] {
+	if h == nil || h.j == nil {
+		c := make(chan Event[T])
+		close(c)
+		return c
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.events == nil {
@@ -46,8 +59,16 @@ func (h *Handle[T]) Events() <-chan Event[T] {
 
 // Result waits for the job to end and returns its last value and, on
 // give-up, a *GiveUpError (nil with ErrorOnGiveup(false)). If ctx ends
-// first, it returns ctx's error and the job carries on.
+// first, it returns ctx's error and the job carries on. A nil ctx is an
+// error.
 func (h *Handle[T]) Result(ctx context.Context) (T, error) {
+	var zero T
+	if h == nil || h.j == nil {
+		return zero, errors.New("backoff: Handle.Result: the Handle was not made by Submit")
+	}
+	if ctx == nil {
+		return zero, errors.New("backoff: Handle.Result: ctx is nil")
+	}
 	h.mu.Lock()
 	if h.final != nil {
 		defer h.mu.Unlock()
@@ -64,22 +85,24 @@ func (h *Handle[T]) Result(ctx context.Context) (T, error) {
 		defer h.mu.Unlock()
 		return h.final.Value, h.err
 	case <-ctx.Done():
-		var zero T
 		return zero, ctx.Err()
 	}
 }
 
 // Cancel stops the job: a waiting job ends at once, a running attempt's
 // context is cancelled and the job ends when the op returns. The job gives
-// up with ReasonCanceled. Cancel after the end does nothing.
+// up with ReasonCanceled (or succeeds, if the running op returns success).
+// Cancel after the end does nothing.
 func (h *Handle[T]) Cancel() {
-	h.ctl.stop()
-	h.s.wake(h.j)
+	if h == nil || h.j == nil {
+		return
+	}
+	h.j.cancel()
 }
 
 // progress publishes a backoff event if someone listens, keeping one slot
 // free for the terminal event.
-func (h *Handle[T]) progress(ev Event[T], st *schedStats) {
+func (h *Handle[T]) progress(ev Event[T], st *counters) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.events == nil {

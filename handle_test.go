@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -318,31 +317,42 @@ func TestSchedulerCancelAndTriggerByKey(t *testing.T) {
 	})
 }
 
-// Triggering a running job does not make it run twice at once.
+// A Trigger that comes while an attempt runs cuts the wait after that
+// attempt to 0, once; the wait after the next is the strategy's again.
 func TestTriggerRunningJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
 		release := make(chan struct{})
-		var calls atomic.Int32
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
 		h, err := backoff.Submit(t.Context(), s, func(context.Context) (int, error) {
-			calls.Add(1)
-			<-release
+			mu.Lock()
+			at = append(at, time.Since(start))
+			first := len(at) == 1
+			mu.Unlock()
+			if first {
+				<-release
+			}
 			return 0, errFail
-		}, backoff.Key("r"), backoff.Constant{Interval: time.Hour}, backoff.NoJitter, backoff.MaxTries(2))
+		}, backoff.Key("r"), backoff.Constant{Interval: time.Hour}, backoff.NoJitter, backoff.MaxTries(3), backoff.Subscribe())
 		if err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		s.Trigger("r")
-		synctest.Wait()
+		if !s.Trigger("r") {
+			t.Fatal("Trigger found no job")
+		}
 		close(release)
-		synctest.Wait()
-		if c := calls.Load(); c != 1 {
-			t.Fatalf("%d calls at t=0, want 1", c)
+		for ev := range h.Events() {
+			if ev.Kind == backoff.EventBackoff && ev.Wait != time.Hour {
+				t.Errorf("event %+v; a backoff event keeps the planned wait", ev)
+			}
 		}
 		_, err = h.Result(t.Context())
 		giveUp(t, err, backoff.ReasonMaxTries)
+		checkTimes(t, at, 0, 0, time.Hour)
 	})
 }
 

@@ -2,223 +2,253 @@ package backoff
 
 import (
 	"context"
-	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
-
-// jobber is how the scheduler's untyped parts hold a job of any value type.
-type jobber interface {
-	base() *jobBase
-	// control is the job's own stop switch, nil for a plain fan-in job.
-	control() *jobCtl
-	// stopped returns the context whose end stops the job, or nil.
-	stopped() context.Context
-	// attempt runs on a worker: one attempt, or the job's end when its
-	// context is done.
-	attempt(s *Scheduler)
-	// groupName is the job's concurrency group, or "".
-	groupName() string
-}
-
-// Where a job is, as the owner sees it.
-const (
-	stateNew     uint8 = iota // submitted, not yet taken in by the owner
-	stateWaiting              // in its group's heap
-	stateReady                // due: in the ready queue or with a worker
-	stateHeld                 // due, held back by its group's limit
-)
-
-// jobBase is the untyped part of a job record. Ownership moves with the
-// job: the owner reads and writes it while the job waits, a worker while
-// it runs; the ready queue and the hand-back list order the two.
-type jobBase struct {
-	g     *group
-	id    uint64
-	at    int64 // due time, in ns since the scheduler's epoch
-	start int64 // when the first attempt started
-	prev  int64 // the last wait
-	tries int32
-	state uint8
-	ended bool
-	owed  bool // a retry the budget deferred: it asks again before it runs
-	slot  bool // holds one of its group's attempts in flight
-}
-
-func (b *jobBase) base() *jobBase { return b }
 
 // job is a scheduled job's record: everything it needs between attempts,
-// and nothing per attempt.
+// and nothing per attempt. Its size is the scheduler's cost per pending
+// job: 96 bytes for a job of struct{} values with no key, group or name of
+// its own (TestJobRecordSize).
 type job[T any] struct {
-	jobBase
+	sched.Base // due time, place, tries, and the core's bookkeeping
+
+	id      uint64
+	start   int64         // when the first attempt started, ns on the scheduler's clock
+	prev    time.Duration // the last wait
 	pol     *Policy[T]
 	op      func(context.Context) (T, error)
 	out     chan<- Event[T] // SubmitTo's results channel
-	h       *Handle[T]      // Submit's, or for a keyed SubmitTo job, its stop switch only
-	last    T
+	x       *jobExtra       // nil for a SubmitTo job with no key, group or name of its own
 	lastErr error
+	last    T
 }
 
-// stopped returns the context whose end stops the job, or nil while it
-// runs on. The group's context is checked as well as the job's own: when
-// a user's context ends, the group's context ends and its watch makes the
-// waiting jobs due, but a job's own context (a jobCtl whose op asked for
-// Done) hears of it a moment later, through a watch of its own. Without
-// this check a job made due by its group's end could run its op again in
-// that moment.
-func (j *job[T]) stopped() context.Context {
-	if c := j.ctx(); c.Err() != nil {
-		return c
-	}
-	if j.g.ctx.Err() != nil {
-		return j.g.ctx
-	}
-	return nil
+// jobExtra is what only some jobs need: a Handle, a key, a group or a
+// name of their own. A Submit job's is part of its Handle.
+type jobExtra struct {
+	ctl    jobCtl // the op's context, when the job can be stopped on its own
+	hasCtl bool   // a Handle or a key
+	hasKey bool
+	trig   atomic.Bool // a Trigger came and no attempt has started since
+	key    string
+	group  string
+	name   string
+	handle any         // the *Handle[T] of a Submit job
+	core   *sched.Core // for Cancel and Trigger
 }
 
-func (j *job[T]) control() *jobCtl {
-	if j.h != nil {
-		return &j.h.ctl
+// Base.Flags bits.
+const flagOwed = 1 // a retry the budget deferred: it asks again before it runs
+
+func (j *job[T]) Canceled() bool { return j.x != nil && j.x.hasCtl && j.x.ctl.wasCanceled() }
+
+func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.trig.Swap(false) }
+
+func (j *job[T]) Group() string {
+	if j.x != nil {
+		return j.x.group
 	}
-	return nil
+	return j.pol.cfg.group
+}
+
+func (j *job[T]) key() string {
+	if j.x != nil {
+		return j.x.key
+	}
+	return ""
+}
+
+func (j *job[T]) name() string {
+	if j.x != nil {
+		return j.x.name
+	}
+	return j.pol.cfg.name
+}
+
+// cancel is Handle.Cancel and Scheduler.Cancel.
+func (j *job[T]) cancel() {
+	j.x.ctl.stop()
+	j.x.core.Wake(j)
+}
+
+// trigger is Scheduler.Trigger.
+func (j *job[T]) trigger() {
+	j.x.trig.Store(true)
+	j.x.core.Wake(j)
 }
 
 // ctx is the context the job's op runs under.
 func (j *job[T]) ctx() context.Context {
-	if j.h != nil {
-		return &j.h.ctl
+	if j.x != nil && j.x.hasCtl {
+		return &j.x.ctl
 	}
-	return j.g.ctx
+	return j.Context()
 }
 
-// stopReason maps why a job's context ended to a give-up reason.
-func stopReason(ctx context.Context) (Reason, error) {
-	if c, ok := ctx.(*jobCtl); ok {
-		if c.wasCanceled() {
-			return ReasonCanceled, nil
-		}
-		ctx = c.parent
+// stopped returns the context whose end stops the job, or nil while it
+// runs on.
+func (j *job[T]) stopped() context.Context {
+	if j.x != nil && j.x.hasCtl && j.x.ctl.Err() != nil {
+		return &j.x.ctl
 	}
-	cause := context.Cause(ctx)
-	if errors.Is(cause, ErrClosed) {
-		return ReasonClosed, nil
+	if c := j.Context(); c.Err() != nil {
+		return c
 	}
-	return ReasonContext, cause
+	return nil
 }
 
-func (j *job[T]) attempt(s *Scheduler) {
-	ctx := j.ctx()
-	now := s.now()
+func (j *job[T]) step(rt *runEnv) step[T] {
+	return step[T]{p: j.pol, e: &rt.env, id: j.id, key: j.key(), name: j.name()}
+}
+
+// run is one turn of the job on a worker: an attempt, or the job's end
+// when it was stopped or its budget gives up. It leaves the job ended or
+// with its next due time set.
+func (j *job[T]) run(rt *runEnv) {
+	now := rt.now()
 	if sc := j.stopped(); sc != nil {
 		reason, cause := stopReason(sc)
 		elapsed := int64(0)
-		if j.tries > 0 {
+		if j.Tries > 0 {
 			elapsed = now - j.start
 		}
-		j.end(s, reason, j.lastErr, cause, elapsed)
+		j.end(rt, reason, j.lastErr, cause, dur(elapsed))
 		return
 	}
-	bu := s.env.budgetFor(&j.pol.cfg)
-	if j.owed {
-		wait, giveUp := bu.reask(&j.pol.cfg, dur(now-j.start))
+	st := j.step(rt)
+	if j.Flags&flagOwed != 0 {
+		wait, giveUp := rt.env.budgetFor(&j.pol.cfg).reask(&j.pol.cfg, dur(now-j.start))
 		if giveUp {
-			j.end(s, ReasonBudget, j.lastErr, nil, now-j.start)
+			j.end(rt, ReasonBudget, j.lastErr, nil, dur(now-j.start))
 			return
 		}
 		if wait > 0 {
-			j.at = int64(saturatingAdd(dur(now), wait))
+			j.SetDue(int64(saturatingAdd(dur(now), wait)))
 			return
 		}
-		j.owed = false
+		j.Flags &^= flagOwed
 	}
-	if j.tries == 0 {
+	if j.Tries == 0 {
 		j.start = now
-		if bu.b != nil {
-			bu.b.first()
+		st.first()
+	}
+	j.attempt(rt, &st, now)
+}
+
+// attempt runs one attempt, begun at now, and what follows it.
+func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
+	ctx := j.ctx()
+	var ctl *jobCtl
+	if j.x != nil {
+		j.x.trig.Store(false) // this attempt answers any Trigger so far
+		if j.x.hasCtl {
+			ctl = &j.x.ctl
+			ctl.attach(j.Context())
 		}
 	}
-	obs := s.env.obs(j.pol)
-	if obs != nil {
-		observe(&s.env, obs, Observation{Kind: ObserveAttemptStart, ID: j.id, Key: j.key(), Name: j.pol.cfg.name,
-			Tries: int(j.tries) + 1, Elapsed: dur(now - j.start), Lateness: dur(max(now-j.at, 0))})
-	}
 	actx := ctx
-	cancel := context.CancelFunc(nil)
-	var watch *overdueWatch
+	var (
+		cancel context.CancelFunc
+		watch  *overdueWatch
+	)
 	if t := j.pol.cfg.attemptTimeout; t > 0 {
-		actx, cancel = s.ts.WithTimeout(ctx, t)
-		watch = s.watchOverdue(t, s.env.log(j.pol), j.id, j.key(), j.pol.cfg.name)
+		actx, cancel = rt.clock.ts.WithTimeout(ctx, t)
+		watch = rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, st.key, st.name)
 	}
+	exited := true
+	defer func() {
+		if exited {
+			// runtime.Goexit in the op, an OnBackoff handler, the log or
+			// the observer: this goroutine ends, and so does the job.
+			detach(ctl, cancel, watch)
+			j.end(rt, ReasonPanic, j.lastErr, goexitError(), dur(rt.now()-j.start))
+		}
+	}()
+	j.Tries++
+	st.started(int(j.Tries), dur(now-j.start), dur(max(now-j.Due(), 0)))
 	v, pe, err := callOp(actx, j.op)
+	detach(ctl, cancel, watch)
+	rt.stats.attempts.Add(1)
+	end := rt.now()
+	a := attempt[T]{tries: int(j.Tries), elapsed: dur(end - j.start), took: dur(end - now), prev: j.prev, v: v, err: err, pe: pe}
+	j.last, j.lastErr = v, err
+	var ev Event[T]
+	n := st.ended(ctx, &a, &ev)
+	exited = false
+	if n.end {
+		j.end(rt, n.reason, err, n.cause, a.elapsed)
+		return
+	}
+	if h := j.handle(); h != nil {
+		h.progress(ev, rt.stats)
+	}
+	if n.owed {
+		j.Flags |= flagOwed
+	}
+	j.prev = n.wait
+	j.SetDue(int64(saturatingAdd(dur(end), n.wait)))
+}
+
+// detach ends what an attempt set up around its op.
+func detach(ctl *jobCtl, cancel context.CancelFunc, watch *overdueWatch) {
+	if ctl != nil {
+		ctl.detach()
+	}
 	if cancel != nil {
 		cancel()
-		watch.done(s)
+		watch.done()
 	}
-	s.stats.attempts.Add(1)
-	j.tries++
-	began := now
-	now = s.now()
-	elapsed := now - j.start
-	if obs != nil {
-		observe(&s.env, obs, Observation{Kind: ObserveAttemptEnd, ID: j.id, Key: j.key(), Name: j.pol.cfg.name,
-			Tries: int(j.tries), Elapsed: dur(elapsed), Duration: dur(now - began), Err: attemptErr(err, pe)})
-	}
-	j.last, j.lastErr = v, err
-	d, cause := judge(ctx, j.pol, State{Tries: int(j.tries), Elapsed: dur(elapsed), Prev: dur(j.prev)}, v, err, pe)
-	if d.Reason == ReasonContext {
-		d.Reason, cause = stopReason(ctx)
-	}
-	if d.Done() {
-		j.end(s, d.Reason, err, cause, elapsed)
-		return
-	}
-	giveUp, owed := bu.charge()
-	if giveUp {
-		j.end(s, ReasonBudget, err, nil, elapsed)
-		return
-	}
-	j.owed = owed
-	ev := Event[T]{Kind: EventBackoff, ID: j.id, Key: j.key(), Tries: int(j.tries),
-		Elapsed: dur(elapsed), Wait: d.Wait, Value: v, Err: err}
-	if pe := backingOff(j.pol, &s.env, &ev); pe != nil {
-		j.end(s, ReasonPanic, err, pe, elapsed)
-		return
-	}
-	if j.h != nil {
-		j.h.progress(ev, &s.stats)
-	}
-	j.prev = int64(d.Wait)
-	j.at = int64(saturatingAdd(dur(now), d.Wait))
 }
 
-// end gives the job its terminal event, delivers it, and marks the job for
-// the owner to retire.
-func (j *job[T]) end(s *Scheduler, reason Reason, last, cause error, elapsed int64) {
-	ev := Event[T]{ID: j.id, Key: j.key(), Tries: int(j.tries), Elapsed: dur(elapsed), Value: j.last}
-	// Free the key before the end is published: whoever sees it (a
-	// handler, the terminal event, Result) may submit a new job with the
-	// same key at once.
-	if j.h != nil {
-		s.freeKey(j.h.ctl.key, j)
+// end retires the job: it frees the job's key and its MaxPending slot
+// first, so that whoever sees the end may submit again at once, then
+// gives the job its terminal event, runs the end's callbacks and
+// publishes the event. The owner takes the job back after that.
+func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
+	if j.x != nil && j.x.hasKey {
+		rt.keys.remove(j.x.key, j)
 	}
-	err := finish(j.pol, &s.env, &ev, reason, last, cause)
-	s.stats.ended(reason)
-	switch {
-	case j.out != nil:
-		deliver(s, j.out, ev)
-	case j.h != nil:
-		j.h.complete(ev, err)
-	}
-	if j.h != nil {
-		j.h.ctl.release()
-	}
-	j.ended = true
-	j.op, j.lastErr = nil, nil
+	rt.pending.release()
+	st := j.step(rt)
+	ev := Event[T]{ID: j.id, Key: st.key, Tries: int(j.Tries), Elapsed: elapsed, Value: j.last}
+	result := st.terminal(&ev, reason, last, cause)
+	rt.stats.ended(reason)
+	published := false
+	defer func() {
+		if !published {
+			// runtime.Goexit in a callback: counted as a panic there, and
+			// the job's outcome stands.
+			rt.env.panicked()
+			j.publish(rt, ev, result)
+		}
+	}()
+	st.ending(&ev, last)
+	j.publish(rt, ev, result)
+	published = true
 }
 
-func (j *job[T]) groupName() string { return j.pol.cfg.group }
-
-func (j *job[T]) key() string {
-	if j.h != nil {
-		return j.h.ctl.key
+// publish delivers the terminal event and marks the job ended.
+func (j *job[T]) publish(rt *runEnv, ev Event[T], result error) {
+	if j.out != nil {
+		deliver(rt.out, j.out, ev)
+	} else if h := j.handle(); h != nil {
+		h.complete(ev, result)
 	}
-	return ""
+	if j.x != nil && j.x.hasCtl {
+		j.x.ctl.release()
+	}
+	var zero T
+	j.op, j.lastErr, j.last = nil, nil, zero
+	j.Ended = true
+}
+
+func (j *job[T]) handle() *Handle[T] {
+	if j.x == nil {
+		return nil
+	}
+	h, _ := j.x.handle.(*Handle[T])
+	return h
 }

@@ -2,39 +2,37 @@ package backoff
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
 
 // jobCtl is the context of a job that can be stopped on its own (it has a
-// Handle or a Key): its group's context, plus the job's own Cancel. It is
-// part of the job's allocation and costs nothing more until an op asks
-// for Done: only then does it make a channel and watch the group's
-// context. context.WithCancel on it (an op deriving contexts) uses its
-// AfterFunc method, so no goroutine is started for that either.
+// Handle or a Key): the context it was submitted under, plus the job's own
+// Cancel. It is part of the job's extra record and costs nothing more
+// until an op asks for Done: only then does it make a channel and watch
+// its parent, for as long as the attempt runs. context.WithCancel on it (an
+// op deriving contexts) uses its AfterFunc method, so no goroutine is
+// started for that either.
 //
-// Limitation: context.Cause on it reports the group's cause, not the
+// Between attempts it does not watch its parent: a parent that ends then
+// ends the job, which ends this context (release). So a scheduler that
+// closes starts a goroutine for each running attempt whose op asked for
+// Done, not for each waiting job.
+//
+// Limitation: context.Cause on it reports its parent's cause, not the
 // job's Cancel.
 type jobCtl struct {
-	key    string
-	parent context.Context // the group's context, set by the owner before the first attempt
-
 	mu       sync.Mutex
+	parent   context.Context // the job's context group's; set at its first attempt
 	err      error
 	canceled bool // stopped by Cancel, not by its parent or the job's end
 	done     chan struct{}
-	unwatch  func() bool
+	unwatch  func() bool // stops the watch of parent, while an attempt runs
 	funcs    []*ctlFunc
 }
 
 type ctlFunc struct{ f func() }
-
-// bind sets the parent; a Cancel that came first stands.
-func (c *jobCtl) bind(parent context.Context) {
-	c.mu.Lock()
-	c.parent = parent
-	c.mu.Unlock()
-}
 
 // stop is Cancel.
 func (c *jobCtl) stop() { c.end(context.Canceled, true) }
@@ -53,13 +51,35 @@ func (c *jobCtl) end(err error, canceled bool) {
 		close(c.done)
 	}
 	funcs, unwatch := c.funcs, c.unwatch
-	c.funcs = nil
+	c.funcs, c.unwatch = nil, nil
 	c.mu.Unlock()
 	if unwatch != nil {
 		unwatch()
 	}
 	for _, f := range funcs {
 		go f.f()
+	}
+}
+
+// attach sets the parent as an attempt starts and, if someone waits on
+// this context, watches the parent while the attempt runs.
+func (c *jobCtl) attach(parent context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.parent = parent
+	if c.err == nil && (c.done != nil || len(c.funcs) > 0) {
+		c.watchLocked()
+	}
+}
+
+// detach stops watching the parent as an attempt ends.
+func (c *jobCtl) detach() {
+	c.mu.Lock()
+	unwatch := c.unwatch
+	c.unwatch = nil
+	c.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
 	}
 }
 
@@ -78,10 +98,26 @@ func (c *jobCtl) wasCanceled() bool {
 }
 
 // Deadline is the parent's.
-func (c *jobCtl) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *jobCtl) Deadline() (time.Time, bool) {
+	if p := c.parentCtx(); p != nil {
+		return p.Deadline()
+	}
+	return time.Time{}, false
+}
 
 // Value is the parent's: the submitted context's values.
-func (c *jobCtl) Value(key any) any { return c.parent.Value(key) }
+func (c *jobCtl) Value(key any) any {
+	if p := c.parentCtx(); p != nil {
+		return p.Value(key)
+	}
+	return nil
+}
+
+func (c *jobCtl) parentCtx() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parent
+}
 
 // Done makes the channel on first use.
 func (c *jobCtl) Done() <-chan struct{} {
@@ -101,8 +137,8 @@ func (c *jobCtl) Done() <-chan struct{} {
 	return c.done
 }
 
-// Err reports the job's own end, else, while nobody watches Done, the
-// parent's.
+// Err reports the job's own end, else, while nobody watches the parent,
+// the parent's.
 func (c *jobCtl) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -141,3 +177,20 @@ func (c *jobCtl) AfterFunc(f func()) (stop func() bool) {
 }
 
 func (c *jobCtl) String() string { return "backoff.jobContext" }
+
+// stopReason maps why a job's context ended to a give-up reason.
+func stopReason(ctx context.Context) (Reason, error) {
+	if c, ok := ctx.(*jobCtl); ok {
+		if c.wasCanceled() {
+			return ReasonCanceled, nil
+		}
+		if p := c.parentCtx(); p != nil {
+			ctx = p
+		}
+	}
+	cause := context.Cause(ctx)
+	if errors.Is(cause, ErrClosed) {
+		return ReasonClosed, nil
+	}
+	return ReasonContext, cause
+}

@@ -7,23 +7,39 @@ import (
 )
 
 // logBackoff and logGiveUp write python-backoff's two default messages,
-// with the same words and levels, plus structured attributes.
-func logBackoff[T any](l *slog.Logger, name string, ev *Event[T]) {
+// with the same words and levels, plus structured attributes. A user's
+// error whose Error method panics is printed as fmt prints it, and the
+// panic is reported once per record.
+func logBackoff[T any](e *env, l *slog.Logger, name string, ev *Event[T]) {
 	if l == nil || !l.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
+	text, bad := detail(ev.Err, ev.Value)
+	attrs := eventAttrs(name, ev)
+	if ev.Err != nil {
+		attrs = append(attrs, slog.String("error", text))
+	}
+	if bad {
+		e.panicked()
+	}
 	l.LogAttrs(context.Background(), slog.LevelInfo,
-		fmt.Sprintf("Backing off %s(...) for %.1fs (%s)", opName(name), ev.Wait.Seconds(), detail(ev.Err, ev.Value)),
-		eventAttrs(name, ev)...)
+		fmt.Sprintf("Backing off %s(...) for %.1fs (%s)", opName(name), ev.Wait.Seconds(), text), attrs...)
 }
 
-func logGiveUp[T any](l *slog.Logger, name string, ev *Event[T], last error) {
+func logGiveUp[T any](e *env, l *slog.Logger, name string, ev *Event[T], last error) {
 	if l == nil || !l.Enabled(context.Background(), slog.LevelError) {
 		return
 	}
+	text, bad := detail(last, ev.Value)
+	if bad {
+		e.panicked()
+	}
+	attrs := append(eventAttrs(name, ev), slog.String("reason", ev.Reason.String()))
+	if ev.Err != nil {
+		attrs = append(attrs, slog.String("error", ev.Err.Error())) // a *GiveUpError, whose Error cannot panic
+	}
 	l.LogAttrs(context.Background(), slog.LevelError,
-		fmt.Sprintf("Giving up %s(...) after %d tries (%s)", opName(name), ev.Tries, detail(last, ev.Value)),
-		append(eventAttrs(name, ev), slog.String("reason", ev.Reason.String()))...)
+		fmt.Sprintf("Giving up %s(...) after %d tries (%s)", opName(name), ev.Tries, text), attrs...)
 }
 
 func eventAttrs[T any](name string, ev *Event[T]) []slog.Attr {
@@ -41,9 +57,6 @@ func eventAttrs[T any](name string, ev *Event[T]) []slog.Attr {
 	if ev.Key != "" {
 		attrs = append(attrs, slog.String("key", ev.Key))
 	}
-	if ev.Err != nil {
-		attrs = append(attrs, slog.String("error", ev.Err.Error()))
-	}
 	return attrs
 }
 
@@ -55,10 +68,10 @@ func opName(name string) string {
 }
 
 // detail is python-backoff's parenthesised tail: the error, or the value a
-// predicate rejected.
-func detail[T any](err error, v T) string {
+// predicate rejected. bad reports an Error method that panicked.
+func detail[T any](err error, v T) (text string, bad bool) {
 	if err != nil {
-		return err.Error()
+		return errText(err)
 	}
-	return fmt.Sprint(v)
+	return fmt.Sprint(v), false
 }

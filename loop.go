@@ -24,7 +24,8 @@ import (
 //
 // A Loop runs once and is not safe for concurrent use. (Attempts returns a
 // Loop rather than the sequence itself so that the outcome has a home
-// after the loop.)
+// after the loop.) The zero Loop, and a nil one, yield nothing, and their
+// Result is an error.
 type Loop[T any] struct {
 	st  *loopState[T]
 	err error
@@ -33,15 +34,21 @@ type Loop[T any] struct {
 
 // Attempts prepares a retry loop with opts; range over its All method.
 // Bad options make All yield nothing and Result return the error.
+// The options a Scheduler alone takes (Key, Group, NonBlocking, Subscribe)
+// are bad options here. A ctx that has already ended yields nothing, and
+// Result gives up with ReasonContext after 0 tries.
 func Attempts[T any](ctx context.Context, opts ...Option) *Loop[T] {
-	p, c, err := resolve[T](opts)
+	p, jo, err := resolve[T](opts)
 	if err == nil && ctx == nil {
 		err = errors.New("backoff: Attempts: ctx is nil")
+	}
+	if err == nil {
+		err = jo.forLoop("Attempts")
 	}
 	if err != nil {
 		return &Loop[T]{err: err}
 	}
-	return &Loop[T]{st: newLoopState(ctx, newTimeSource(c.clock), p)}
+	return &Loop[T]{st: newLoopState(ctx, newTimeSource(jo.clock), p, &jo)}
 }
 
 // Attempt is one pass of a [Loop]'s body.
@@ -53,12 +60,22 @@ type Attempt[T any] struct {
 	failed bool
 }
 
-// Number is the attempt's number, 1 for the first.
-func (a *Attempt[T]) Number() int { return a.n }
+// Number is the attempt's number, 1 for the first; 0 for a nil Attempt.
+func (a *Attempt[T]) Number() int {
+	if a == nil {
+		return 0
+	}
+	return a.n
+}
 
 // Context is the loop's context, or with AttemptTimeout one that ends with
-// this attempt.
-func (a *Attempt[T]) Context() context.Context { return a.ctx }
+// this attempt; nil for a nil Attempt.
+func (a *Attempt[T]) Context() context.Context {
+	if a == nil {
+		return nil
+	}
+	return a.ctx
+}
 
 // Fail reports that the attempt failed with err. Fail(nil) reports success.
 func (a *Attempt[T]) Fail(err error) {
@@ -67,13 +84,18 @@ func (a *Attempt[T]) Fail(err error) {
 }
 
 // Return reports the attempt's value and error; the policy's retry
-// conditions and value predicate judge them, as for Retry.
-func (a *Attempt[T]) Return(v T, err error) { a.v, a.err, a.failed = v, err, true }
+// conditions and value predicate judge them, as for Retry. On a nil
+// Attempt it does nothing.
+func (a *Attempt[T]) Return(v T, err error) {
+	if a != nil {
+		a.v, a.err, a.failed = v, err, true
+	}
+}
 
 // All yields the attempts. The same *Attempt is reused for each one.
 func (l *Loop[T]) All() iter.Seq[*Attempt[T]] {
 	return func(yield func(*Attempt[T]) bool) {
-		if l.err != nil || l.ran {
+		if l == nil || l.st == nil || l.err != nil || l.ran {
 			return
 		}
 		l.ran = true
@@ -90,19 +112,11 @@ func (l *Loop[T]) All() iter.Seq[*Attempt[T]] {
 			began := st.attemptStarts()
 			more := yield(a)
 			cancel()
-			st.attemptEnds(began, a.err, nil)
 			if !more {
-				st.ev.Tries++
-				st.ev.Elapsed = st.ts.Now().Sub(st.start)
-				st.ev.Value = a.v
-				if a.failed && (a.err != nil || (st.p.valuePred != nil && st.p.valuePred(a.v))) {
-					st.end(ReasonCanceled, a.err, nil)
-				} else {
-					st.end(ReasonNone, nil, nil)
-				}
+				st.broken(began, a.v, a.err, a.failed)
 				return
 			}
-			if st.after(a.v, a.err, nil) {
+			if st.after(began, a.v, a.err, nil) {
 				return
 			}
 		}
@@ -113,6 +127,9 @@ func (l *Loop[T]) All() iter.Seq[*Attempt[T]] {
 // *GiveUpError. Before the loop has ended it returns an error.
 func (l *Loop[T]) Result() (T, error) {
 	var zero T
+	if l == nil || (l.st == nil && l.err == nil) {
+		return zero, errors.New("backoff: Loop.Result: the Loop was not made by Attempts")
+	}
 	if l.err != nil {
 		return zero, l.err
 	}
@@ -124,7 +141,7 @@ func (l *Loop[T]) Result() (T, error) {
 
 // Tries returns the number of attempts the loop has made.
 func (l *Loop[T]) Tries() int {
-	if l.st == nil {
+	if l == nil || l.st == nil {
 		return 0
 	}
 	return l.st.ev.Tries

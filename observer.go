@@ -53,13 +53,10 @@ type Observation struct {
 func observe(e *env, o Observer, ob Observation) {
 	defer func() {
 		if r := recover(); r != nil {
-			pe := &PanicError{Value: r, Stack: debug.Stack()}
 			if e.logger != nil {
-				e.logger.Error("backoff: observer panicked", slog.Any("panic", r))
+				e.logger.Error("backoff: observer panicked", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 			}
-			if e.handlerPanic != nil {
-				e.handlerPanic(pe)
-			}
+			e.panicked()
 		}
 	}()
 	o.Observe(ob)

@@ -1,12 +1,22 @@
 package backoff
 
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
 // Option configures a retry: which outcomes are retried, how long to wait,
 // when to give up and whom to tell. Options are accepted by [Retry], [Wrap],
 // [Attempts], [Submit], [SubmitTo] and [NewPolicy]. Strategies ([Expo],
 // [Constant], ...) and jitters ([FullJitter], ...) are options themselves.
 //
 // Options are checked before anything runs: a bad value is an error that
-// names it, returned by the call that received it.
+// names it, returned by the call that received it. Their order never
+// matters, except that of two options setting the same thing the last
+// wins.
 type Option interface {
 	apply(c *config)
 }
@@ -15,6 +25,72 @@ type Option interface {
 type optionFunc func(c *config)
 
 func (f optionFunc) apply(c *config) { f(c) }
+
+// config collects what options say before it is checked against a value
+// type and frozen into a Policy.
+type config struct {
+	strategy  Strategy
+	runtime   any // func(T, error) (time.Duration, bool)
+	jitter    Jitter
+	jitterSet bool
+
+	maxTries       int
+	maxTime        time.Duration
+	hasMaxTime     bool
+	strict         bool
+	maxWait        time.Duration
+	retryIf        []func(error) bool
+	valuePred      any // func(T) bool
+	giveup         []func(error) bool
+	onBackoff      []any // func(Event[T])
+	onSuccess      []any
+	onGiveup       []any
+	quietGiveup    bool
+	startJitter    time.Duration
+	attemptTimeout time.Duration
+	logger         *slog.Logger
+	observer       Observer
+	budget         budgetUse
+	// A policy's Group, Name and InitialDelay, which its jobs get unless
+	// their call says otherwise.
+	group        string
+	name         string
+	initialDelay time.Duration
+
+	// job is what the call's own options say. A Policy built from options
+	// takes Group, Name and InitialDelay from here.
+	job jobOpts
+
+	errs []error
+}
+
+// jobOpts are one call's own settings.
+type jobOpts struct {
+	key         string
+	hasKey      bool
+	nonBlocking bool
+	subscribe   bool
+	clock       clock.Clock
+	hasClock    bool
+
+	group        string
+	hasGroup     bool
+	name         string
+	hasName      bool
+	initialDelay time.Duration
+	hasDelay     bool
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("backoff: "+format, args...))
+}
+
+func (c *config) duration(name string, d time.Duration) time.Duration {
+	if d < 0 {
+		c.fail("%s must not be negative, got %v", name, d)
+	}
+	return d
+}
 
 // setStrategy records the wait strategy; the last one given wins.
 func (c *config) setStrategy(s Strategy) {
@@ -34,3 +110,131 @@ func (c *config) setJitter(j Jitter) {
 	c.jitter = j
 	c.jitterSet = true
 }
+
+// The options of one job or call. Each is a small value of its own type,
+// so that resolve can read them without calling anything: a Submit with a
+// Policy and a Key allocates nothing for its options.
+type (
+	keyOption   string
+	nameOption  string
+	groupOption string
+	delayOption time.Duration
+	flagOption  uint8
+)
+
+const (
+	nonBlockingFlag flagOption = iota
+	subscribeFlag
+)
+
+func (o keyOption) apply(c *config)   { c.job.set(o) }
+func (o nameOption) apply(c *config)  { c.job.set(o) }
+func (o flagOption) apply(c *config)  { c.job.set(o) }
+func (o delayOption) apply(c *config) { c.job.set(o); c.duration("InitialDelay", time.Duration(o)) }
+func (o groupOption) apply(c *config) {
+	if o == "" {
+		c.fail("Group: name is empty")
+	}
+	c.job.set(o)
+}
+
+// set records a per-job option and reports whether o is one; a bad value
+// is recorded as it is and reported by the option's apply.
+func (j *jobOpts) set(o Option) bool {
+	switch o := o.(type) {
+	case keyOption:
+		j.key, j.hasKey = string(o), true
+	case nameOption:
+		j.name, j.hasName = string(o), true
+	case groupOption:
+		j.group, j.hasGroup = string(o), true
+	case delayOption:
+		j.initialDelay, j.hasDelay = time.Duration(o), true
+	case flagOption:
+		switch o {
+		case nonBlockingFlag:
+			j.nonBlocking = true
+		case subscribeFlag:
+			j.subscribe = true
+		}
+	case clockOption:
+		j.clock, j.hasClock = o.c, true
+	default:
+		return false
+	}
+	return true
+}
+
+// The job's Group, Name and InitialDelay: the call's, else the policy's.
+func (j *jobOpts) groupOf(p *config) string {
+	if j.hasGroup {
+		return j.group
+	}
+	return p.group
+}
+
+func (j *jobOpts) nameOf(p *config) string {
+	if j.hasName {
+		return j.name
+	}
+	return p.name
+}
+
+func (j *jobOpts) delayOf(p *config) time.Duration {
+	if j.hasDelay {
+		return j.initialDelay
+	}
+	return p.initialDelay
+}
+
+// forLoop checks that a call that runs its loop on the caller's goroutine
+// (Retry, Wrap, Attempts) got no scheduler-only option.
+func (j *jobOpts) forLoop(fn string) error {
+	var opt string
+	switch {
+	case j.hasKey:
+		opt = "Key"
+	case j.nonBlocking:
+		opt = "NonBlocking"
+	case j.subscribe:
+		opt = "Subscribe"
+	case j.hasGroup:
+		opt = "Group"
+	default:
+		return nil
+	}
+	return fmt.Errorf("backoff: %s: %s is for scheduled jobs: give it to Submit or SubmitTo", fn, opt)
+}
+
+// valid reports whether the per-job options hold no bad value.
+func (j *jobOpts) valid() bool {
+	return j.initialDelay >= 0 && (!j.hasGroup || j.group != "") && (!j.hasClock || j.clock != nil)
+}
+
+// Key gives a scheduled job a key: while the job lives, a second job with
+// the same key is refused with ErrDuplicateKey, and Scheduler.Cancel and
+// Scheduler.Trigger find it by key. Events carry the key. Only Submit and
+// SubmitTo take it.
+func Key(key string) Option { return keyOption(key) }
+
+// NonBlocking makes Submit and SubmitTo fail at once with ErrPendingFull
+// when the scheduler holds MaxPending jobs, instead of waiting for one to
+// end. Only Submit and SubmitTo take it.
+func NonBlocking() Option { return nonBlockingFlag }
+
+// Subscribe makes Submit create the Handle's events channel at once, so
+// that a reader of Handle.Events misses none of the job's backoff events,
+// however soon its first attempt runs. Without it the channel is made by
+// the first call of Events, and backoff events before that call are not
+// kept. Only Submit takes it.
+func Subscribe() Option { return subscribeFlag }
+
+// Name names the operation in log records and observations, like
+// python-backoff's target name. Beside a *Policy it names this call's job
+// without copying the policy.
+func Name(name string) Option { return nameOption(name) }
+
+// InitialDelay waits d before the first attempt. It does not count towards
+// MaxTime. Beside a *Policy it sets this call's delay without copying the
+// policy.
+func InitialDelay(d time.Duration) Option { return delayOption(d) }

@@ -1,5 +1,10 @@
 package backoff
 
+import (
+	"sync"
+	"sync/atomic"
+)
+
 // A results channel given to SubmitTo is shared by many jobs and may not be
 // read for a while. A terminal event that does not fit is never dropped
 // and never blocks a worker: it waits in the channel's backlog, and one
@@ -9,7 +14,29 @@ package backoff
 //
 // Shutdown waits for backlogs to drain until its context ends. Close, and
 // Shutdown once its context has ended, discard what is still undelivered;
-// Stats counts it (Undelivered while waiting, Discarded after).
+// Stats counts it (Undelivered while waiting, Discarded after). Once
+// Close or Shutdown has returned, the outbox is sealed: nothing is sent on
+// a results channel again, and the terminal events of jobs that end
+// later are discarded and counted, so that their owner may close the
+// channels.
+
+// outbox keeps the backlogs of a scheduler's results channels.
+type outbox struct {
+	stats *counters
+
+	// seal is held for reading while an event is sent without blocking,
+	// and for writing to seal the outbox.
+	seal   sync.RWMutex
+	sealed bool
+
+	mu       sync.Mutex
+	backlogs map[any]any // results channel → its *backlog[T]
+	n        atomic.Int32
+	flushers sync.WaitGroup
+
+	discard     chan struct{} // closed when backlogs are dropped
+	discardOnce sync.Once
+}
 
 type backlog[T any] struct {
 	ch   chan<- Event[T]
@@ -17,49 +44,64 @@ type backlog[T any] struct {
 	head int // q[:head] is sent; the slice is reused, not re-sliced, so appends rarely reallocate
 }
 
+func (o *outbox) init(stats *counters) {
+	o.stats = stats
+	o.backlogs = make(map[any]any)
+	o.discard = make(chan struct{})
+}
+
 // deliver sends a terminal event to a results channel without blocking.
-func deliver[T any](s *Scheduler, ch chan<- Event[T], ev Event[T]) {
-	if s.backlogs.Load() == 0 {
+func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
+	o.seal.RLock()
+	defer o.seal.RUnlock()
+	if o.sealed {
+		o.stats.discarded.Add(1)
+		return
+	}
+	if o.n.Load() == 0 {
 		select {
 		case ch <- ev:
 			return
 		default:
 		}
 	}
-	s.boxMu.Lock()
-	defer s.boxMu.Unlock()
-	if b, ok := s.outbox[ch].(*backlog[T]); ok {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if b, ok := o.backlogs[ch].(*backlog[T]); ok {
 		b.q = append(b.q, ev)
-		s.stats.undelivered.Add(1)
+		o.stats.undelivered.Add(1)
 		return
 	}
 	select {
 	case ch <- ev:
 		return
+	case <-o.discard:
+		o.stats.discarded.Add(1)
+		return
 	default:
 	}
 	b := &backlog[T]{ch: ch, q: []Event[T]{ev}}
-	s.outbox[ch] = b
-	s.backlogs.Add(1)
-	s.stats.undelivered.Add(1)
-	s.flushers.Go(func() { b.flush(s) })
+	o.backlogs[ch] = b
+	o.n.Add(1)
+	o.stats.undelivered.Add(1)
+	o.flushers.Go(func() { b.flush(o) })
 }
 
-// flush sends the backlog until it is empty or the scheduler discards it.
-func (b *backlog[T]) flush(s *Scheduler) {
+// flush sends the backlog until it is empty or the outbox discards it.
+func (b *backlog[T]) flush(o *outbox) {
 	for {
-		s.boxMu.Lock()
+		o.mu.Lock()
 		if b.head == len(b.q) {
-			delete(s.outbox, b.ch)
-			s.backlogs.Add(-1)
-			s.boxMu.Unlock()
+			delete(o.backlogs, b.ch)
+			o.n.Add(-1)
+			o.mu.Unlock()
 			return
 		}
 		ev := b.q[b.head]
-		s.boxMu.Unlock()
+		o.mu.Unlock()
 		select {
 		case b.ch <- ev:
-			s.boxMu.Lock()
+			o.mu.Lock()
 			b.q[b.head] = Event[T]{}
 			b.head++
 			if b.head == len(b.q) || b.head > cap(b.q)/2 {
@@ -67,18 +109,42 @@ func (b *backlog[T]) flush(s *Scheduler) {
 				clear(b.q[len(b.q) : b.head+len(b.q)])
 				b.head = 0
 			}
-			s.stats.undelivered.Add(-1)
-			s.boxMu.Unlock()
-		case <-s.discard:
-			s.boxMu.Lock()
+			o.stats.undelivered.Add(-1)
+			o.mu.Unlock()
+		case <-o.discard:
+			o.mu.Lock()
 			n := int64(len(b.q) - b.head)
 			b.q, b.head = nil, 0
-			delete(s.outbox, b.ch)
-			s.backlogs.Add(-1)
-			s.stats.undelivered.Add(-n)
-			s.stats.discarded.Add(uint64(n))
-			s.boxMu.Unlock()
+			delete(o.backlogs, b.ch)
+			o.n.Add(-1)
+			o.stats.undelivered.Add(-n)
+			o.stats.discarded.Add(uint64(n))
+			o.mu.Unlock()
 			return
 		}
 	}
+}
+
+// dropBacklogs discards what waits in backlogs, now and from now on.
+func (o *outbox) dropBacklogs() { o.discardOnce.Do(func() { close(o.discard) }) }
+
+// drained returns a channel closed once every backlog is sent or
+// dropped. Call it only when no job can end any more.
+func (o *outbox) drained() <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		o.flushers.Wait()
+		close(c)
+	}()
+	return c
+}
+
+// close seals the outbox: it returns when nothing will ever be sent on a
+// results channel again.
+func (o *outbox) close() {
+	o.seal.Lock()
+	o.sealed = true
+	o.seal.Unlock()
+	o.dropBacklogs()
+	o.flushers.Wait()
 }

@@ -20,6 +20,7 @@ func overdueGrace(timeout time.Duration) time.Duration { return min(timeout, tim
 type overdueWatch struct {
 	state atomic.Int32 // watchRunning, watchOverdue or watchDone
 	stop  func() bool
+	stats *counters
 }
 
 const (
@@ -30,14 +31,14 @@ const (
 
 // watchOverdue starts a watch on an attempt of the job with the given id,
 // key and name, bounded by timeout; its logger is l.
-func (s *Scheduler) watchOverdue(timeout time.Duration, l *slog.Logger, id uint64, key, name string) *overdueWatch {
-	w := &overdueWatch{}
-	w.stop = s.ts.AfterFunc(timeout+overdueGrace(timeout), func() {
+func (rt *runEnv) watchOverdue(timeout time.Duration, l *slog.Logger, id uint64, key, name string) *overdueWatch {
+	w := &overdueWatch{stats: rt.stats}
+	w.stop = rt.clock.ts.AfterFunc(timeout+overdueGrace(timeout), func() {
 		if !w.state.CompareAndSwap(watchRunning, watchOverdue) {
 			return
 		}
-		s.stats.overdue.Add(1)
-		s.stats.overdueTotal.Add(1)
+		w.stats.overdue.Add(1)
+		w.stats.overdueTotal.Add(1)
 		if l != nil {
 			l.Warn("backoff: attempt is running past its timeout; its op ignores its context and holds a worker",
 				slog.Uint64("id", id), slog.String("key", key), slog.String("name", name), slog.Duration("timeout", timeout))
@@ -47,9 +48,9 @@ func (s *Scheduler) watchOverdue(timeout time.Duration, l *slog.Logger, id uint6
 }
 
 // done ends the watch when the attempt returns.
-func (w *overdueWatch) done(s *Scheduler) {
+func (w *overdueWatch) done() {
 	w.stop()
 	if w.state.Swap(watchDone) == watchOverdue {
-		s.stats.overdue.Add(-1)
+		w.stats.overdue.Add(-1)
 	}
 }

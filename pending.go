@@ -12,9 +12,10 @@ var ErrPendingFull = errors.New("backoff: pending jobs at MaxPending")
 // MaxPending caps the jobs a scheduler holds, from Submit to their end, at
 // n. At the cap, Submit blocks until a job ends, its ctx ends (it returns
 // ctx's error) or the scheduler stops (ErrClosed); a NonBlocking Submit
-// fails at once with ErrPendingFull. Without a cap, pending jobs are
-// bounded by memory alone, at about 200 bytes each. The cap costs two
-// channel operations per job.
+// fails at once with ErrPendingFull. A job's slot is free before its end
+// is published: a Submit right after a Result or a terminal event finds
+// it. Without a cap, pending jobs are bounded by memory alone, at about
+// 150 bytes each. The cap costs two channel operations per job.
 func MaxPending(n int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if n < 1 {
@@ -34,7 +35,9 @@ func (p *pendingCap) init(n int) {
 	}
 }
 
-func (p *pendingCap) take(ctx context.Context, s *Scheduler, nonBlocking bool) error {
+// take takes a token for a new job, waiting for one unless nonBlocking,
+// until ctx ends or the scheduler stops.
+func (p *pendingCap) take(ctx context.Context, stopped <-chan struct{}, nonBlocking bool) error {
 	if p.tokens == nil {
 		return nil
 	}
@@ -44,7 +47,6 @@ func (p *pendingCap) take(ctx context.Context, s *Scheduler, nonBlocking bool) e
 	default:
 	}
 	if nonBlocking {
-		s.stats.rejected.Add(1)
 		return ErrPendingFull
 	}
 	select {
@@ -52,7 +54,7 @@ func (p *pendingCap) take(ctx context.Context, s *Scheduler, nonBlocking bool) e
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.stopReq:
+	case <-stopped:
 		return ErrClosed
 	}
 }

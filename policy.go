@@ -2,7 +2,6 @@ package backoff
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"reflect"
@@ -11,60 +10,14 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// config collects what options say before it is checked against a value
-// type and frozen into a Policy.
-type config struct {
-	strategy  Strategy
-	runtime   any // func(T, error) (time.Duration, bool)
-	jitter    Jitter
-	jitterSet bool
-
-	maxTries       int
-	maxTime        time.Duration
-	hasMaxTime     bool
-	strict         bool
-	maxWait        time.Duration
-	retryIf        []func(error) bool
-	valuePred      any // func(T) bool
-	giveup         []func(error) bool
-	onBackoff      []any // func(Event[T])
-	onSuccess      []any
-	onGiveup       []any
-	quietGiveup    bool
-	initialDelay   time.Duration
-	startJitter    time.Duration
-	attemptTimeout time.Duration
-	logger         *slog.Logger
-	name           string
-	observer       Observer
-	nonBlocking    bool
-	budget         budgetUse
-	group          string
-
-	// Per job, never part of a Policy.
-	key    string
-	hasKey bool
-	clock  clock.Clock
-
-	errs []error
-}
-
-func (c *config) fail(format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("backoff: "+format, args...))
-}
-
-func (c *config) duration(name string, d time.Duration) time.Duration {
-	if d < 0 {
-		c.fail("%s must not be negative, got %v", name, d)
-	}
-	return d
-}
-
 // Policy is a checked, frozen set of options for jobs whose op returns T.
 // Build it once with [NewPolicy] and pass it as an option: a Policy given
-// as the only option costs no work per call, which matters when a service
-// submits many jobs. It is safe for concurrent use. Give a Policy first:
-// options after it override it, and options before it are replaced by it.
+// with no other options, or only with the per-job ones (Key, Group, Name,
+// InitialDelay, NonBlocking, Subscribe), costs no work per call, which
+// matters when a service submits many jobs. Other options given beside it
+// apply on top of it, wherever they stand, in a derived policy made for
+// that call: that costs a copy of the policy and a check of every option.
+// A Policy is safe for concurrent use.
 type Policy[T any] struct {
 	// cfg holds what needs no type: limits, delays, logger, observer.
 	cfg config
@@ -79,16 +32,23 @@ type Policy[T any] struct {
 	onGiveup  []func(Event[T])
 }
 
-// apply replays the options the policy was built from.
+// apply replays the options the policy was built from, for a call whose
+// op returns another type than T: the options are checked again against
+// that type.
 func (p *Policy[T]) apply(c *config) {
 	if p == nil {
 		c.fail("nil *Policy[%s] (did NewPolicy fail?)", typeName[T]())
 		return
 	}
-	errs := c.errs
-	key, hasKey, clk := c.key, c.hasKey, c.clock
-	*c = p.cfg
-	c.errs, c.key, c.hasKey, c.clock = errs, key, hasKey, clk
+	c.adopt(&p.cfg)
+}
+
+// adopt makes c a copy of a policy's settings, keeping c's errors and its
+// call's own options.
+func (c *config) adopt(p *config) {
+	errs, job := c.errs, c.job
+	*c = *p
+	c.errs, c.job = errs, job
 	// Share no slices with the policy: later options append.
 	c.retryIf = clip(c.retryIf)
 	c.giveup = clip(c.giveup)
@@ -99,18 +59,26 @@ func clip[S ~[]E, E any](s S) S { return s[:len(s):len(s)] }
 
 // MaxTries returns the policy's MaxTries, or 0 when tries are unlimited.
 // Backends that keep their own attempt limit (River's MaxAttempts) read it.
-func (p *Policy[T]) MaxTries() int { return p.cfg.maxTries }
+func (p *Policy[T]) MaxTries() int {
+	if p == nil {
+		return 0
+	}
+	return p.cfg.maxTries
+}
 
 // MaxTime returns the policy's MaxTime and whether it is strict
 // (MaxTimeStrict); ok is false when the policy has none. A durable backend
 // stores the deadline it implies with the job.
 func (p *Policy[T]) MaxTime() (d time.Duration, strict, ok bool) {
+	if p == nil {
+		return 0, false, false
+	}
 	return p.cfg.maxTime, p.cfg.strict, p.cfg.hasMaxTime
 }
 
 // NewPolicy checks opts against the value type T and freezes them. The
-// error names every bad option. Per-job options (Key, WithClock) are
-// rejected: give them to the call that runs the job.
+// error names every bad option. The options of one call (Key, NonBlocking,
+// Subscribe, WithClock) are rejected: give them to the call.
 func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
 	var c config
 	for _, o := range opts {
@@ -120,38 +88,66 @@ func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
 		}
 		o.apply(&c)
 	}
-	if c.hasKey {
+	switch {
+	case c.job.hasKey:
 		c.fail("Key is per job: give it to Submit, not NewPolicy")
-	}
-	if c.clock != nil {
+	case c.job.nonBlocking:
+		c.fail("NonBlocking is per call: give it to Submit, not NewPolicy")
+	case c.job.subscribe:
+		c.fail("Subscribe is per call: give it to Submit, not NewPolicy")
+	case c.job.clock != nil:
 		c.fail("WithClock is not part of a Policy: give it to Retry or NewScheduler")
 	}
 	return build[T](&c)
 }
 
-// resolve turns a call's options into a policy and per-job settings. A
-// single *Policy[T] is used as it is, without copying.
-func resolve[T any](opts []Option) (*Policy[T], *config, error) {
-	if len(opts) == 1 {
-		if p, ok := opts[0].(*Policy[T]); ok && p != nil && p.strategy != nil {
-			return p, &p.cfg, nil
+// resolve turns a call's options into a policy and the call's own
+// settings. A *Policy[T] given with nothing but per-job options is used
+// as it is, without allocating; policy options beside it make a derived
+// copy.
+func resolve[T any](opts []Option) (*Policy[T], jobOpts, error) {
+	var (
+		base     *Policy[T]
+		policies int
+		job      jobOpts
+	)
+	derive := false
+	for _, o := range opts {
+		if p, ok := o.(*Policy[T]); ok {
+			base = p
+			policies++
+		} else if !job.set(o) {
+			derive = true
 		}
+	}
+	if base != nil && base.strategy != nil && policies == 1 && !derive && job.valid() {
+		return base, job, nil
 	}
 	var c config
+	if policies > 1 {
+		c.fail("%d *Policy options given: give one, and the options to add beside it", policies)
+	}
+	if policies == 1 {
+		base.apply(&c) // a nil one fails; a zero one means the defaults
+	}
 	for _, o := range opts {
-		if o == nil {
+		switch o.(type) {
+		case nil:
 			c.fail("nil Option")
-			continue
+		case *Policy[T]:
+		default:
+			o.apply(&c)
 		}
-		o.apply(&c)
 	}
 	p, err := build[T](&c)
-	return p, &c, err
+	return p, c.job, err
 }
 
 func build[T any](c *config) (*Policy[T], error) {
 	p := &Policy[T]{cfg: *c}
 	p.cfg.errs = nil
+	p.cfg.group, p.cfg.name, p.cfg.initialDelay = c.job.groupOf(c), c.job.nameOf(c), c.job.delayOf(c)
+	p.cfg.job = jobOpts{} // the rest is the call's
 	p.strategy = c.strategy
 	if p.strategy == nil {
 		p.strategy = Expo{}
@@ -351,12 +347,6 @@ func ErrorOnGiveup(on bool) Option {
 	return optionFunc(func(c *config) { c.quietGiveup = !on })
 }
 
-// InitialDelay waits d before the first attempt. It does not count towards
-// MaxTime.
-func InitialDelay(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.initialDelay = c.duration("InitialDelay", d) })
-}
-
 // StartJitter waits a random time in [0, d) before the first attempt, so
 // that many jobs submitted together do not fire in lockstep. It adds to
 // InitialDelay and does not count towards MaxTime.
@@ -376,19 +366,6 @@ func AttemptTimeout(d time.Duration) Option {
 		}
 		c.attemptTimeout = d
 	})
-}
-
-// Name names the operation in log records, like python-backoff's target
-// name.
-func Name(name string) Option {
-	return optionFunc(func(c *config) { c.name = name })
-}
-
-// Key gives a scheduled job a key: while the job lives, a second job with
-// the same key is refused with ErrDuplicateKey, and Scheduler.Cancel and
-// Scheduler.Trigger find it by key. Events carry the key.
-func Key(key string) Option {
-	return optionFunc(func(c *config) { c.key, c.hasKey = key, true })
 }
 
 // Runtime takes each wait from the failed attempt itself: f gets its value
@@ -438,7 +415,7 @@ func (o clockOption) apply(c *config) {
 	if o.c == nil {
 		c.fail("WithClock: clock is nil")
 	}
-	c.clock = o.c
+	c.job.set(o)
 }
 
 func (o clockOption) applySched(c *schedConfig) {

@@ -12,23 +12,34 @@ import (
 // called directly. op receives ctx, or with AttemptTimeout a context that
 // ends with the attempt.
 //
-// It returns the last value and, on give-up, a *GiveUpError that wraps the
-// Reason and the last error (nil with ErrorOnGiveup(false)). When ctx ends
-// during a wait, Retry returns at once with ReasonContext. Bad options or
-// a nil op or ctx are an error before anything runs.
+// Without options it retries every error for ever, with Expo's waits (1s,
+// 2s, 4s, ... uncapped) and full jitter, as python-backoff's on_exception
+// does: give it MaxTries or MaxTime, and a cap (Expo.Max or MaxWait).
 //
-// Retry parks the calling goroutine for the whole loop; for many loops at
-// once, use a [Scheduler].
+// It returns the last value and, on give-up, a *GiveUpError that wraps the
+// Reason and the last error (nil with ErrorOnGiveup(false)). A ctx that
+// has already ended makes no call: Retry gives up with ReasonContext after
+// 0 tries. When ctx ends during a wait, Retry returns at once with
+// ReasonContext. Bad options, a nil op or ctx, and the options only a
+// Scheduler takes (Key, Group, NonBlocking, Subscribe) are an error before
+// anything runs.
+//
+// Retry parks the calling goroutine for the whole loop, and op runs on it:
+// a runtime.Goexit in op or a handler ends that goroutine, as Go says. For
+// many loops at once, use a [Scheduler].
 func Retry[T any](ctx context.Context, op func(context.Context) (T, error), opts ...Option) (T, error) {
-	p, c, err := resolve[T](opts)
+	p, jo, err := resolve[T](opts)
 	if err == nil {
 		err = checkCall(ctx, op == nil, "Retry")
+	}
+	if err == nil {
+		err = jo.forLoop("Retry")
 	}
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return retry(ctx, newTimeSource(c.clock), p, op)
+	return retry(ctx, newTimeSource(jo.clock), p, &jo, op)
 }
 
 // Wrap returns op wrapped in Retry with opts: python-backoff's decorator.
@@ -37,11 +48,14 @@ func Retry[T any](ctx context.Context, op func(context.Context) (T, error), opts
 // function is safe for concurrent use, and each call has its own tries and
 // clock.
 func Wrap[T any](op func(context.Context) (T, error), opts ...Option) func(context.Context) (T, error) {
-	p, c, err := resolve[T](opts)
+	p, jo, err := resolve[T](opts)
 	if err == nil && op == nil {
 		err = errors.New("backoff: Wrap: op is nil")
 	}
-	ts := newTimeSource(c.clock)
+	if err == nil {
+		err = jo.forLoop("Wrap")
+	}
+	ts := newTimeSource(jo.clock)
 	return func(ctx context.Context) (T, error) {
 		if err != nil {
 			var zero T
@@ -51,7 +65,7 @@ func Wrap[T any](op func(context.Context) (T, error), opts ...Option) func(conte
 			var zero T
 			return zero, errors.New("backoff: Wrap: ctx is nil")
 		}
-		return retry(ctx, ts, p, op)
+		return retry(ctx, ts, p, &jo, op)
 	}
 }
 
@@ -65,8 +79,8 @@ func checkCall(ctx context.Context, nilOp bool, fn string) error {
 	return nil
 }
 
-func retry[T any](ctx context.Context, ts timeSource, p *Policy[T], op func(context.Context) (T, error)) (T, error) {
-	r := newLoopState(ctx, ts, p)
+func retry[T any](ctx context.Context, ts timeSource, p *Policy[T], jo *jobOpts, op func(context.Context) (T, error)) (T, error) {
+	r := newLoopState(ctx, ts, p, jo)
 	defer r.sl.stop()
 	if !r.begin() {
 		return r.result()
@@ -76,107 +90,93 @@ func retry[T any](ctx context.Context, ts timeSource, p *Policy[T], op func(cont
 		began := r.attemptStarts()
 		v, pe, err := callOp(actx, op)
 		cancel()
-		r.attemptEnds(began, err, pe)
-		if r.after(v, err, pe) {
+		if r.after(began, v, err, pe) {
 			return r.result()
 		}
 	}
 }
 
-// loopState runs a policy on the calling goroutine; Retry and Attempts
-// share it.
+// loopState runs a job on the calling goroutine: Retry and Attempts.
 type loopState[T any] struct {
 	ctx   context.Context
 	ts    timeSource
-	p     *Policy[T]
-	env   env
+	env   env // empty: a loop has no scheduler to take defaults from
+	st    step[T]
+	delay time.Duration
 	sl    sleeper
-	bu    budgetUse
 	start time.Time
 	prev  time.Duration
-	ev    Event[T]
+	ev    Event[T] // the last event, and at the end the terminal one
 	err   error
 	done  bool
 }
 
-func newLoopState[T any](ctx context.Context, ts timeSource, p *Policy[T]) *loopState[T] {
-	return &loopState[T]{ctx: ctx, ts: ts, p: p, sl: sleeper{ts: ts}, bu: p.cfg.budget}
+func newLoopState[T any](ctx context.Context, ts timeSource, p *Policy[T], jo *jobOpts) *loopState[T] {
+	r := &loopState[T]{ctx: ctx, ts: ts, sl: sleeper{ts: ts}, delay: jo.delayOf(&p.cfg)}
+	r.st = step[T]{p: p, e: &r.env, name: jo.nameOf(&p.cfg)}
+	return r
 }
 
-// begin waits the initial delay, if any, and starts the clock.
+// begin waits the initial delay, if any, and starts the clock. A context
+// that has already ended, or ends during the delay, ends the loop before
+// any attempt.
 func (r *loopState[T]) begin() bool {
-	if d := startDelay(r.p); d > 0 && !r.sl.sleep(r.ctx, d) {
+	if r.ctx.Err() != nil {
+		r.end(ReasonContext, nil, context.Cause(r.ctx))
+		return false
+	}
+	if d := startDelay(r.st.p, r.delay); d > 0 && !r.sl.sleep(r.ctx, d) {
 		r.end(ReasonContext, nil, context.Cause(r.ctx))
 		return false
 	}
 	r.start = r.ts.Now()
-	if r.bu.b != nil {
-		r.bu.b.first()
-	}
+	r.st.first()
 	return true
 }
 
-func startDelay[T any](p *Policy[T]) time.Duration {
-	d := p.cfg.initialDelay
-	if p.cfg.startJitter > 0 {
-		d = saturatingAdd(d, rand.N(p.cfg.startJitter))
+// startDelay is the wait before a job's first attempt: its initial delay
+// and the policy's StartJitter.
+func startDelay[T any](p *Policy[T], delay time.Duration) time.Duration {
+	if j := p.cfg.startJitter; j > 0 {
+		delay = saturatingAdd(delay, rand.N(j))
 	}
-	return d
+	return delay
 }
 
 // attemptStarts tells the observer, if any, that an attempt starts, and
 // returns when. Without an observer it reads no clock.
 func (r *loopState[T]) attemptStarts() time.Time {
-	o := r.env.obs(r.p)
-	if o == nil {
+	if r.env.obs(&r.st.p.cfg) == nil {
 		return time.Time{}
 	}
 	now := r.ts.Now()
-	observe(&r.env, o, Observation{Kind: ObserveAttemptStart, Name: r.p.cfg.name, Tries: r.ev.Tries + 1, Elapsed: now.Sub(r.start)})
+	r.st.started(r.ev.Tries+1, now.Sub(r.start), 0)
 	return now
 }
 
-// attemptEnds tells the observer, if any, how the attempt that began at
-// began ended.
-func (r *loopState[T]) attemptEnds(began time.Time, err error, pe *PanicError) {
-	o := r.env.obs(r.p)
-	if o == nil {
-		return
-	}
-	now := r.ts.Now()
-	observe(&r.env, o, Observation{Kind: ObserveAttemptEnd, Name: r.p.cfg.name, Tries: r.ev.Tries + 1,
-		Elapsed: now.Sub(r.start), Duration: now.Sub(began), Err: attemptErr(err, pe)})
-}
-
 func (r *loopState[T]) attemptContext() (context.Context, context.CancelFunc) {
-	if r.p.cfg.attemptTimeout > 0 {
-		return r.ts.WithTimeout(r.ctx, r.p.cfg.attemptTimeout)
+	if t := r.st.p.cfg.attemptTimeout; t > 0 {
+		return r.ts.WithTimeout(r.ctx, t)
 	}
 	return r.ctx, func() {}
 }
 
-// after records an attempt's outcome, and either ends the loop (true) or
-// waits for the next attempt (false).
-func (r *loopState[T]) after(v T, err error, pe *PanicError) bool {
-	r.ev.Tries++
-	r.ev.Elapsed = r.ts.Now().Sub(r.start)
-	r.ev.Value = v
-	d, cause := judge(r.ctx, r.p, State{Tries: r.ev.Tries, Elapsed: r.ev.Elapsed, Prev: r.prev}, v, err, pe)
-	if d.Done() {
-		r.end(d.Reason, err, cause)
+// after takes the outcome of an attempt that began at began (zero when
+// nobody observes), and either ends the loop (true) or waits for the next
+// attempt (false).
+func (r *loopState[T]) after(began time.Time, v T, err error, pe *PanicError) bool {
+	now := r.ts.Now()
+	a := attempt[T]{tries: r.ev.Tries + 1, elapsed: now.Sub(r.start), prev: r.prev, v: v, err: err, pe: pe}
+	if !began.IsZero() {
+		a.took = now.Sub(began)
+	}
+	r.ev.Tries, r.ev.Elapsed, r.ev.Value = a.tries, a.elapsed, v
+	n := r.st.ended(r.ctx, &a, &r.ev)
+	if n.end {
+		r.end(n.reason, err, n.cause)
 		return true
 	}
-	giveUp, owed := r.bu.charge()
-	if giveUp {
-		r.end(ReasonBudget, err, nil)
-		return true
-	}
-	r.ev.Kind, r.ev.Wait, r.ev.Err = EventBackoff, d.Wait, err
-	if pe := backingOff(r.p, &r.env, &r.ev); pe != nil {
-		r.end(ReasonPanic, err, pe)
-		return true
-	}
-	for wait := d.Wait; ; {
+	for wait, owed := n.wait, n.owed; ; {
 		if !r.sl.sleep(r.ctx, wait) {
 			r.ev.Elapsed = r.ts.Now().Sub(r.start)
 			r.end(ReasonContext, err, context.Cause(r.ctx))
@@ -185,21 +185,41 @@ func (r *loopState[T]) after(v T, err error, pe *PanicError) bool {
 		if !owed {
 			break
 		}
-		if wait, giveUp = r.bu.reask(&r.p.cfg, r.ts.Now().Sub(r.start)); giveUp {
+		giveUp := false
+		if wait, giveUp = r.st.e.budgetFor(&r.st.p.cfg).reask(&r.st.p.cfg, r.ts.Now().Sub(r.start)); giveUp {
 			r.ev.Elapsed = r.ts.Now().Sub(r.start)
 			r.end(ReasonBudget, err, nil)
 			return true
 		}
 		owed = wait > 0
 	}
-	r.prev = d.Wait
+	r.prev = n.wait
 	return false
 }
 
+// end gives the loop its terminal event and runs the end's callbacks.
 func (r *loopState[T]) end(reason Reason, last, cause error) {
-	r.ev.Wait = 0
-	r.err = finish(r.p, &r.env, &r.ev, reason, last, cause)
+	r.err = r.st.terminal(&r.ev, reason, last, cause)
+	r.st.ending(&r.ev, last)
 	r.done = true
 }
 
 func (r *loopState[T]) result() (T, error) { return r.ev.Value, r.err }
+
+// broken ends a loop whose body broke out of its attempt that began at
+// began: with success if the attempt had not failed, else with
+// ReasonCanceled.
+func (r *loopState[T]) broken(began time.Time, v T, err error, failed bool) {
+	now := r.ts.Now()
+	a := attempt[T]{tries: r.ev.Tries + 1, elapsed: now.Sub(r.start), v: v, err: err}
+	if !began.IsZero() {
+		a.took = now.Sub(began)
+	}
+	r.st.returned(&a)
+	r.ev.Tries, r.ev.Elapsed, r.ev.Value = a.tries, a.elapsed, v
+	if failed && (err != nil || (r.st.p.valuePred != nil && r.st.p.valuePred(v))) {
+		r.end(ReasonCanceled, err, nil)
+	} else {
+		r.end(ReasonNone, nil, nil)
+	}
+}

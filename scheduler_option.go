@@ -7,15 +7,14 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// SchedulerOption configures a [Scheduler]. [WithClock], [WithLogger] and
-// [WithObserver] are both job and scheduler options.
+// SchedulerOption configures a [Scheduler]. [WithClock], [WithLogger],
+// [WithObserver] and [WithBudget] are both job and scheduler options.
 type SchedulerOption interface {
 	applySched(c *schedConfig)
 }
 
 type schedConfig struct {
 	workers  int
-	intake   int
 	clock    clock.Clock
 	logger   *slog.Logger
 	observer Observer
@@ -35,33 +34,22 @@ type schedOptionFunc func(c *schedConfig)
 
 func (f schedOptionFunc) applySched(c *schedConfig) { f(c) }
 
-// Limits on sizes that NewScheduler allocates in full, so that a typo
-// is an error rather than an out-of-memory crash.
-const (
-	maxWorkers    = 1 << 20
-	maxIntakeSize = 1 << 24
-)
+// maxWorkers is the most workers a Scheduler may have: a typo beyond it is
+// an error rather than a million goroutines.
+const maxWorkers = 1 << 20
 
 // Workers sets how many attempts may run at once (default 4 × GOMAXPROCS,
-// at least 8), at most 2^20. Each worker is one goroutine for the
-// scheduler's life.
+// at least 8), at most 2^20. A worker is a goroutine, started when an
+// attempt falls due and every started worker is busy, and kept until the
+// scheduler stops, at a few kilobytes each; an idle one waits on a channel
+// of its own and costs no CPU, so the setting costs nothing until it is
+// used. Ops that wait on I/O want many workers: a worker is busy for the
+// whole of its op.
 func Workers(n int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if n < 1 || n > maxWorkers {
 			c.fail("Workers must be in [1, %d], got %d", maxWorkers, n)
 		}
 		c.workers = n
-	})
-}
-
-// IntakeSize sets how many submitted jobs may wait for the scheduler's
-// owner goroutine to take them (default 4096, at most 2^24). When it is full, Submit
-// blocks and a NonBlocking Submit fails with ErrIntakeFull.
-func IntakeSize(n int) SchedulerOption {
-	return schedOptionFunc(func(c *schedConfig) {
-		if n < 1 || n > maxIntakeSize {
-			c.fail("IntakeSize must be in [1, %d], got %d", maxIntakeSize, n)
-		}
-		c.intake = n
 	})
 }

@@ -252,9 +252,10 @@ func TestHundredThousandJobs(t *testing.T) {
 	}
 	synctest.Test(t, func(t *testing.T) {
 		res := make(chan backoff.Event[int], n)
-		s := newSched(t)
+		s := newSched(t, backoff.Workers(8))
 		defer s.Close()
-		base, baseBubble := runtime.NumGoroutine(), bubbleGoroutines()
+		// The 8 workers start with the first burst, and stay.
+		base, baseBubble := runtime.NumGoroutine()+8, bubbleGoroutines()+8
 		pol, err := backoff.NewPolicy[int](backoff.Constant{Interval: time.Minute}, backoff.NoJitter, backoff.MaxTries(2))
 		if err != nil {
 			t.Fatal(err)
@@ -552,52 +553,54 @@ func TestShutdownTimesOut(t *testing.T) {
 	})
 }
 
-// 9. Intake.
+// 9. Refused submissions.
 
-func TestIntakeFull(t *testing.T) {
+// A submission that MaxPending refuses leaves nothing behind: its key is
+// free, it is counted as rejected, and it never runs; a blocking one gets
+// in when a job ends.
+func TestRefusedSubmissionsLeaveNoKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSched(t, backoff.IntakeSize(1))
+		s := newSched(t, backoff.MaxPending(1))
 		defer s.Close()
-		release := holdOwner(t, s)
 		res := make(chan backoff.Event[int], 10)
-		// The owner is stuck: one job fits in the intake, the next does not.
-		id1, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.NonBlocking(), backoff.MaxTries(1), backoff.Key("a"))
+		id1, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.NonBlocking(), backoff.Key("a"),
+			backoff.Constant{Interval: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.NonBlocking(), backoff.Key("b")); !errors.Is(err, backoff.ErrIntakeFull) {
-			t.Fatalf("NonBlocking into a full intake: %v", err)
+		if _, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.NonBlocking(), backoff.Key("b")); !errors.Is(err, backoff.ErrPendingFull) {
+			t.Fatalf("NonBlocking SubmitTo at MaxPending: %v", err)
 		}
-		if _, err := backoff.Submit(t.Context(), s, failing, backoff.NonBlocking()); !errors.Is(err, backoff.ErrIntakeFull) {
-			t.Fatalf("NonBlocking Submit into a full intake: %v", err)
+		if _, err := backoff.Submit(t.Context(), s, failing, backoff.NonBlocking()); !errors.Is(err, backoff.ErrPendingFull) {
+			t.Fatalf("NonBlocking Submit at MaxPending: %v", err)
 		}
 		// A blocking submit waits until its ctx ends.
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
 		start := time.Now()
 		if _, err := backoff.SubmitTo(ctx, s, failing, res, backoff.Key("c")); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("blocking Submit into a full intake: %v", err)
+			t.Fatalf("blocking Submit at MaxPending: %v", err)
 		}
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("blocking Submit returned after %v", d)
 		}
-		if st := s.Stats(); st.Submitted != 2 || st.Pending != 2 || st.Rejected != 2 {
+		if st := s.Stats(); st.Submitted != 1 || st.Pending != 1 || st.Rejected != 2 {
 			t.Fatalf("refused jobs counted: %+v", st)
 		}
 		// Refused jobs left their keys free; the accepted one holds its key.
 		if s.Trigger("b") || s.Trigger("c") {
 			t.Fatal("a refused job's key is live")
 		}
-		if !s.Trigger("a") {
-			t.Fatal("the accepted job's key is not live")
-		}
-		release()
-		// A blocking submit now gets in.
+		// A blocking submit gets in once the first job ends.
 		done := make(chan error)
 		go func() {
 			_, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.MaxTries(1), backoff.Key("b"))
 			done <- err
 		}()
+		synctest.Wait()
+		if !s.Cancel("a") {
+			t.Fatal("the accepted job's key is not live")
+		}
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
@@ -613,7 +616,8 @@ func TestIntakeFull(t *testing.T) {
 			t.Fatalf("events for keys %v", keys)
 		}
 		synctest.Wait()
-		if st := s.Stats(); st.Submitted != 3 || st.Pending != 0 || st.GaveUpBy[backoff.ReasonMaxTries] != 2 {
+		if st := s.Stats(); st.Submitted != 2 || st.Pending != 0 || st.GaveUpBy[backoff.ReasonMaxTries] != 1 ||
+			st.GaveUpBy[backoff.ReasonCanceled] != 1 {
 			t.Fatalf("stats %+v", st)
 		}
 	})
@@ -737,7 +741,6 @@ func TestBadInput(t *testing.T) {
 				return err
 			}},
 			{"Workers(0)", "Workers", func() error { _, err := backoff.NewScheduler(backoff.Workers(0)); return err }},
-			{"IntakeSize(-1)", "IntakeSize", func() error { _, err := backoff.NewScheduler(backoff.IntakeSize(-1)); return err }},
 			{"WithClock(nil)", "WithClock", func() error { _, err := backoff.NewScheduler(backoff.WithClock(nil)); return err }},
 			{"nil SchedulerOption", "nil SchedulerOption", func() error { _, err := backoff.NewScheduler(nil); return err }},
 		}

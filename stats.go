@@ -14,7 +14,10 @@ type Stats struct {
 	GaveUpBy [numReasons]uint64
 	Attempts uint64 // attempts run
 
-	Pending int // jobs not yet ended: waiting, due, held or running
+	// Pending is the number of jobs accepted and not yet ended: waiting,
+	// due, held or running. A job that has ended leaves it a moment after
+	// its end is published, when the owner goroutine takes it back.
+	Pending int
 	Waiting int // in the timer structure
 	Ready   int // due, waiting for a free worker
 	Running int // attempts running now
@@ -23,18 +26,22 @@ type Stats struct {
 	// did not take.
 	DroppedEvents uint64
 	// Undelivered is the number of terminal events waiting for a results
-	// channel's reader; Discarded counts those dropped by Close.
+	// channel's reader; Discarded counts those dropped by Close, or by a
+	// Shutdown that gave up, and those of jobs that ended after either
+	// returned.
 	Undelivered int
 	Discarded   uint64
-	// HandlerPanics counts panics in OnSuccess and OnGiveup handlers and
-	// in Observers; none of them changes a job's outcome.
+	// HandlerPanics counts panics (and runtime.Goexit calls) in OnSuccess
+	// and OnGiveup handlers and in Observers, and Error methods that
+	// panicked while a log record was written; none of them changes a
+	// job's outcome.
 	HandlerPanics uint64
 
 	// Held is the number of due jobs held back by their concurrency
 	// group's limit (GroupLimit).
 	Held int
-	// Rejected counts NonBlocking submissions refused because the intake
-	// was full or the scheduler held MaxPending jobs.
+	// Rejected counts NonBlocking submissions refused because the
+	// scheduler held MaxPending jobs.
 	Rejected uint64
 	// Overdue is the number of attempts running past their
 	// AttemptTimeout by more than a grace (the timeout again, at most a
@@ -44,14 +51,13 @@ type Stats struct {
 	OverdueTotal uint64
 }
 
-type schedStats struct {
+// counters are a scheduler's counts that its workers and submitters keep;
+// the owner's gauges come from its core.
+type counters struct {
 	submitted     atomic.Uint64
 	succeeded     atomic.Uint64
 	gaveUp        [numReasons]atomic.Uint64
 	attempts      atomic.Uint64
-	waiting       atomic.Int64
-	held          atomic.Int64
-	running       atomic.Int64
 	dropped       atomic.Uint64
 	undelivered   atomic.Int64
 	discarded     atomic.Uint64
@@ -61,7 +67,7 @@ type schedStats struct {
 	overdueTotal  atomic.Uint64
 }
 
-func (s *schedStats) ended(r Reason) {
+func (s *counters) ended(r Reason) {
 	if r == ReasonNone {
 		s.succeeded.Add(1)
 		return
@@ -69,31 +75,35 @@ func (s *schedStats) ended(r Reason) {
 	s.gaveUp[r].Add(1)
 }
 
-// Stats returns the scheduler's counters. It takes two short locks and
-// never blocks on the owner goroutine.
+// Stats returns the scheduler's counters. It takes one short lock and
+// never blocks on the owner goroutine. A zero or nil Scheduler reports
+// zeros.
 func (s *Scheduler) Stats() Stats {
+	if s == nil || s.core == nil {
+		return Stats{}
+	}
+	c := &s.stats
+	g := s.core.Gauges()
 	st := Stats{
-		Submitted:     s.stats.submitted.Load(),
-		Succeeded:     s.stats.succeeded.Load(),
-		Attempts:      s.stats.attempts.Load(),
-		Waiting:       int(s.stats.waiting.Load()),
-		Running:       int(s.stats.running.Load()),
-		Ready:         s.ready.len(),
-		DroppedEvents: s.stats.dropped.Load(),
-		Undelivered:   int(s.stats.undelivered.Load()),
-		Discarded:     s.stats.discarded.Load(),
-		HandlerPanics: s.stats.handlerPanics.Load(),
-		Held:          int(s.stats.held.Load()),
-		Rejected:      s.stats.rejected.Load(),
-		Overdue:       int(s.stats.overdue.Load()),
-		OverdueTotal:  s.stats.overdueTotal.Load(),
+		Submitted:     c.submitted.Load(),
+		Succeeded:     c.succeeded.Load(),
+		Attempts:      c.attempts.Load(),
+		Pending:       int(g.Pending.Load()),
+		Waiting:       int(g.Waiting.Load()),
+		Held:          int(g.Held.Load()),
+		Ready:         s.core.Ready(),
+		Running:       s.core.Running(),
+		DroppedEvents: c.dropped.Load(),
+		Undelivered:   int(c.undelivered.Load()),
+		Discarded:     c.discarded.Load(),
+		HandlerPanics: c.handlerPanics.Load(),
+		Rejected:      c.rejected.Load(),
+		Overdue:       int(c.overdue.Load()),
+		OverdueTotal:  c.overdueTotal.Load(),
 	}
 	for r := range st.GaveUpBy {
-		st.GaveUpBy[r] = s.stats.gaveUp[r].Load()
+		st.GaveUpBy[r] = c.gaveUp[r].Load()
 		st.GaveUp += st.GaveUpBy[r]
 	}
-	s.mu.Lock()
-	st.Pending = s.live
-	s.mu.Unlock()
 	return st
 }

@@ -280,6 +280,9 @@ type StrategyFunc func(n int, prev time.Duration) (time.Duration, bool)
 
 // Delay implements [Strategy].
 func (f StrategyFunc) Delay(n int, prev time.Duration) (time.Duration, bool) {
+	if f == nil {
+		return 0, false // as an option a nil StrategyFunc is an error; called, it has no waits
+	}
 	d, ok := f(n, prev)
 	return max(d, 0), ok
 }

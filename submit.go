@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // Submit starts a job on s that calls op until it succeeds or the policy
@@ -11,24 +13,30 @@ import (
 // reach op, and its end or deadline ends the job with ReasonContext. The
 // op's context is ctx, also cancelled by Handle.Cancel and by Close.
 //
-// Submit blocks while the scheduler's intake is full, until ctx ends
-// (then it returns ctx's error and the job was not submitted); with the
-// NonBlocking option it fails at once with ErrIntakeFull. Bad options, a
-// nil argument, a duplicate Key and a closed scheduler are errors, and
-// nothing runs.
+// Submit blocks only at the scheduler's MaxPending, until a job ends or
+// ctx ends (then it returns ctx's error and the job was not submitted);
+// with the NonBlocking option it fails at once with ErrPendingFull
+// instead. Bad options, a nil argument, a duplicate Key, a ctx that has
+// already ended and a closed scheduler are errors, and nothing runs.
 //
-// Cost, when opts is a single *Policy[T]: two allocations (the job record
-// and the Handle), and one more for the terminal event when the job ends.
-// Other options are resolved into a policy on every call.
+// Options are a *Policy[T] or policy options, and the job's own: Key,
+// Group, Name, InitialDelay, NonBlocking and Subscribe, which never copy a
+// policy. Cost, with a *Policy[T] and the job's own options: the job
+// record and the Handle, two allocations; a third for the terminal event
+// when the job ends. Policy options beside a *Policy make a derived
+// policy, on every call.
 func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts ...Option) (*Handle[T], error) {
-	j, c, err := newJob(ctx, s, op, opts, "Submit")
+	j, jo, err := newJob(ctx, s, op, opts, "Submit")
 	if err != nil {
 		return nil, err
 	}
-	h := &Handle[T]{s: s, j: j}
-	h.ctl.key = c.key
-	j.h = h
-	if err := s.enqueue(ctx, j, c); err != nil {
+	h := &Handle[T]{j: j}
+	h.x.handle, h.x.hasCtl = h, true
+	j.x = s.extra(&h.x, &j.pol.cfg, &jo)
+	if jo.subscribe {
+		h.events = make(chan Event[T], eventBuffer)
+	}
+	if err := s.enqueue(ctx, j, &jo); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -39,114 +47,99 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 // tell them apart. It returns the job's ID. A terminal event that results
 // cannot take at once is kept, in order, until the reader takes it: a
 // results channel that is never read holds its jobs' last events until
-// Close discards them (counted in Stats).
+// Close discards them (counted in Stats). Once Close or Shutdown has
+// returned, nothing is sent on results again: its owner may close it
+// then, not before.
 //
-// Cost: one allocation (the job record) when opts is a single *Policy[T]
-// and there is no Key.
+// Cost: one allocation (the job record) with a *Policy[T] and no Key,
+// Group or Name of the job's own; one more for a record of those.
 func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), results chan<- Event[T], opts ...Option) (uint64, error) {
 	if results == nil {
 		return 0, errors.New("backoff: SubmitTo: results channel is nil")
 	}
-	j, c, err := newJob(ctx, s, op, opts, "SubmitTo")
+	j, jo, err := newJob(ctx, s, op, opts, "SubmitTo")
 	if err != nil {
 		return 0, err
 	}
-	j.out = results
-	if c.hasKey {
-		// A keyed job can be stopped by key, which takes the stop switch
-		// that a Handle carries; the Handle itself stays internal.
-		j.h = &Handle[T]{s: s, j: j}
-		j.h.ctl.key = c.key
+	if jo.subscribe {
+		return 0, errors.New("backoff: SubmitTo: Subscribe is for Submit: a SubmitTo job has no Handle")
 	}
-	if err := s.enqueue(ctx, j, c); err != nil {
+	j.out = results
+	if jo.hasKey || jo.hasGroup || jo.hasName {
+		x := &jobExtra{hasCtl: jo.hasKey}
+		j.x = s.extra(x, &j.pol.cfg, &jo)
+	}
+	if err := s.enqueue(ctx, j, &jo); err != nil {
 		return 0, err
 	}
 	return j.id, nil
 }
 
-// NonBlocking makes Submit and SubmitTo fail with ErrIntakeFull instead of
-// blocking when the scheduler's intake is full.
-func NonBlocking() Option {
-	return optionFunc(func(c *config) { c.nonBlocking = true })
-}
-
-func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts []Option, fn string) (*job[T], *config, error) {
-	if s == nil {
-		return nil, nil, fmt.Errorf("backoff: %s: scheduler is nil", fn)
+func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts []Option, fn string) (*job[T], jobOpts, error) {
+	switch {
+	case s == nil:
+		return nil, jobOpts{}, fmt.Errorf("backoff: %s: scheduler is nil", fn)
+	case s.core == nil:
+		return nil, jobOpts{}, fmt.Errorf("backoff: %s: the Scheduler was not made by NewScheduler", fn)
 	}
 	if err := checkCall(ctx, op == nil, fn); err != nil {
-		return nil, nil, err
+		return nil, jobOpts{}, err
 	}
-	p, c, err := resolve[T](opts)
-	if err == nil && c.clock != nil {
+	p, jo, err := resolve[T](opts)
+	if err == nil && jo.hasClock {
 		err = fmt.Errorf("backoff: %s: WithClock belongs to NewScheduler", fn)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, jobOpts{}, err
 	}
-	j := &job[T]{pol: p, op: op}
-	j.id = s.ids.Add(1)
+	j := &job[T]{pol: p, op: op, id: s.ids.Add(1)}
 	// A first attempt without a delay is due when the owner takes the job
-	// in (take), which saves a clock reading per submission.
-	if d := startDelay(p); d > 0 {
-		j.at = int64(saturatingAdd(dur(s.now()), d))
+	// in, which saves a clock reading per submission.
+	if d := startDelay(p, jo.delayOf(&p.cfg)); d > 0 {
+		j.SetDue(int64(saturatingAdd(dur(s.rt.now()), d)))
 	}
-	return j, c, nil
+	return j, jo, nil
+}
+
+// extra fills x, a job's extra record, from the job's options.
+func (s *Scheduler) extra(x *jobExtra, p *config, jo *jobOpts) *jobExtra {
+	x.key, x.hasKey = jo.key, jo.hasKey
+	x.hasCtl = x.hasCtl || jo.hasKey
+	x.group, x.name = jo.groupOf(p), jo.nameOf(p)
+	x.core = s.core
+	return x
+}
+
+// keyedSchedJob is a job as Submit registers it.
+type keyedSchedJob interface {
+	sched.Job
+	keyedJob
 }
 
 // enqueue registers a job and hands it to the owner.
-func (s *Scheduler) enqueue(ctx context.Context, j jobber, c *config) error {
+func (s *Scheduler) enqueue(ctx context.Context, j keyedSchedJob, jo *jobOpts) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.pending.take(ctx, s, c.nonBlocking); err != nil {
+	if err := s.pending.take(ctx, s.stopped, jo.nonBlocking); err != nil {
+		if errors.Is(err, ErrPendingFull) {
+			s.stats.rejected.Add(1)
+		}
 		return err
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if jo.hasKey {
+		if err := s.keys.add(jo.key, j); err != nil {
+			s.pending.release()
+			return err
+		}
+	}
+	if !s.core.Submit(j, ctx) {
+		if jo.hasKey {
+			s.keys.remove(jo.key, j)
+		}
 		s.pending.release()
 		return ErrClosed
 	}
-	if c.hasKey {
-		if s.keys[c.key] != nil {
-			s.mu.Unlock()
-			s.pending.release()
-			return fmt.Errorf("%w: %q", ErrDuplicateKey, c.key)
-		}
-		s.keys[c.key] = j
-	}
-	s.live++
-	s.mu.Unlock()
-	sub := submission{j, ctx}
-	if c.nonBlocking {
-		select {
-		case s.intake <- sub:
-		default:
-			s.unregister(j, c)
-			s.stats.rejected.Add(1)
-			return ErrIntakeFull
-		}
-	} else {
-		select {
-		case s.intake <- sub:
-		case <-ctx.Done():
-			s.unregister(j, c)
-			return ctx.Err()
-		}
-	}
 	s.stats.submitted.Add(1)
 	return nil
-}
-
-// unregister undoes enqueue's bookkeeping for a job that never got in.
-func (s *Scheduler) unregister(j jobber, c *config) {
-	s.mu.Lock()
-	s.live--
-	if c.hasKey && s.keys[c.key] == j {
-		delete(s.keys, c.key)
-	}
-	s.mu.Unlock()
-	s.pending.release()
-	s.kick()
 }

@@ -99,15 +99,17 @@ func MaxRetryAfter(d time.Duration) Option {
 	})
 }
 
-// Policy passes options of the backoff package to the retry loop, in
-// order and after the defaults ([DefaultMaxTries] attempts, waits of
+// Policy passes options of the backoff package to the retry loop, which
+// override the defaults ([DefaultMaxTries] attempts, waits of
 // backoff.Expo{Max: 30 * time.Second} with full jitter, the name
-// "httpretry" in log records), which they override. Every backoff option
-// applies: limits (MaxTries, MaxTime, MaxWait, AttemptTimeout), strategies
-// and jitters, handlers typed on *http.Response (OnBackoff, OnSuccess,
-// OnGiveup), WithLogger, WithObserver, WithBudget, WithClock, Name, and a
-// *backoff.Policy[*http.Response], which replaces the defaults and the
-// options before it. Several Policy options add up.
+// "httpretry" in log records). Every backoff option applies: limits
+// (MaxTries, MaxTime, MaxWait, AttemptTimeout), strategies and jitters,
+// handlers typed on *http.Response (OnBackoff, OnSuccess, OnGiveup),
+// WithLogger, WithObserver, WithBudget, WithClock, Name, and a
+// *backoff.Policy[*http.Response], which replaces the defaults: the other
+// options apply on top of it, wherever they stand. Several Policy options
+// add up. A Group in a Policy is ignored; Key, Group, NonBlocking and
+// Subscribe are refused, as backoff.Retry refuses them.
 //
 // Three kinds of option combine with the transport's own rules rather
 // than replace them. RetryOn, RetryOnType and RetryIf add errors to retry

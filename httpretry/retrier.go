@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,18 +43,26 @@ func newRetrier(opts []Option) (*retrier, error) {
 	return r, nil
 }
 
-// backoffOptions lists the options of the loop: the defaults, then the
-// user's, then the transport's own, last, where they take effect. Waits
-// from Retry-After (the Runtime) are not jittered; the strategy's are.
+// backoffOptions lists the options of the loop: the defaults, unless the
+// user gave a *backoff.Policy, which is complete; then the user's, which
+// override the defaults; then the transport's own. Waits from Retry-After
+// (the Runtime) are not jittered; the strategy's are.
 func (s *settings) backoffOptions(r *retrier) []backoff.Option {
 	opts := make([]backoff.Option, 0, len(s.policy)+6)
-	opts = append(opts, backoff.MaxTries(DefaultMaxTries), defaultStrategy, backoff.Name("httpretry"))
+	if !slices.ContainsFunc(s.policy, isPolicy) {
+		opts = append(opts, backoff.MaxTries(DefaultMaxTries), defaultStrategy, backoff.Name("httpretry"))
+	}
 	opts = append(opts, s.policy...)
 	return append(opts,
 		backoff.Runtime(r.retryAfter),
 		backoff.RetryIf(retryable),
 		backoff.OnBackoff(discardResponse),
 	)
+}
+
+func isPolicy(o backoff.Option) bool {
+	_, ok := o.(*backoff.Policy[*http.Response])
+	return ok
 }
 
 // nilCtxErr is what a Wrap function with good options returns for a nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/backoff-go/backoff"
+	"github.com/backoff-go/backoff/internal/backend"
 	"github.com/riverqueue/river"
 )
 
@@ -242,13 +243,11 @@ func (w *Worker[A, T]) NextRetry(job *river.Job[A]) time.Time {
 	return time.Now()
 }
 
+// decide judges an attempt as the scheduler does: Decide, with a panic in
+// a predicate of the policy ending the job with ReasonPanic.
 func (w *Worker[A, T]) decide(s backoff.State, v T, err error) (d backoff.Decision, cause error) {
-	defer func() {
-		if r := recover(); r != nil {
-			d, cause = backoff.Decision{Reason: backoff.ReasonPanic}, &backoff.PanicError{Value: r, Stack: debug.Stack()}
-		}
-	}()
-	return backoff.Decide(w.policy, s, backoff.Outcome[T]{Value: v, Err: err}), nil
+	j := backend.PolicyOf[T](w.policy).Judge(s.Tries, s.Elapsed, s.Prev, v, err)
+	return backoff.Decision{Retry: j.Retry, Wait: j.Wait, Reason: backoff.Reason(j.Reason)}, j.Cause
 }
 
 // call runs the op, turning a panic into a *backoff.PanicError.
@@ -269,11 +268,13 @@ func note[T any](rec *record, kind string, elapsed, wait time.Duration, reason b
 	if reason != backoff.ReasonNone {
 		rec.Reason = reasonText(reason)
 	}
+	// As fmt prints them: an Error method that panics (a typed nil, say)
+	// does not take the worker down.
 	if err != nil {
-		rec.Err = err.Error()
+		rec.Err = fmt.Sprint(err)
 	}
 	if cause != nil {
-		rec.Cause = cause.Error()
+		rec.Cause = fmt.Sprint(cause)
 	}
 	rec.Value = nil
 	if b, merr := json.Marshal(v); merr == nil {

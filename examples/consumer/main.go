@@ -4,16 +4,11 @@
 //
 //	go run ./examples/consumer
 //
-// The scheduler has a small intake (IntakeSize(64)) and few workers, and the
-// producer submits with backpressure: a NonBlocking SubmitTo first, and when
-// that fails with ErrIntakeFull, a blocking SubmitTo that waits for room.
-// The summary counts how often the producer had to wait.
-//
-// Note that the intake bounds only the jobs the scheduler's owner goroutine
-// has not taken in yet; jobs it has taken in wait in its timer structure or
-// ready queue, which are not bounded. The blocked count therefore measures
-// how often the owner fell behind the producer, not how many jobs are in
-// flight (see "peak pending" in the summary).
+// The scheduler holds at most 64 messages in flight (MaxPending(64)) on few
+// workers, and the producer submits with backpressure: a NonBlocking
+// SubmitTo first, and when that fails with ErrPendingFull, a blocking
+// SubmitTo that waits for a message to end. The summary counts how often
+// the producer had to wait, and the most messages in flight it saw.
 package main
 
 import (
@@ -69,7 +64,7 @@ type deadLetter struct {
 }
 
 func main() {
-	s, err := backoff.NewScheduler(backoff.IntakeSize(64), backoff.Workers(4))
+	s, err := backoff.NewScheduler(backoff.MaxPending(64), backoff.Workers(4))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -133,7 +128,7 @@ func main() {
 		// across the submit.
 		mu.Lock()
 		id, err := backoff.SubmitTo(ctx, s, op, results, nonBlocking...)
-		if errors.Is(err, backoff.ErrIntakeFull) {
+		if errors.Is(err, backoff.ErrPendingFull) {
 			mu.Unlock()
 			blocked++
 			// Wait for room, without the lock: the reader must keep going.
@@ -154,7 +149,7 @@ func main() {
 	wall := time.Since(start)
 
 	st := s.Stats()
-	fmt.Printf("messages        %d submitted, %d blocked submits (intake full), peak pending %d\n", submitted, blocked, peak)
+	fmt.Printf("messages        %d submitted, %d blocked submits (64 in flight), peak pending %d\n", submitted, blocked, peak)
 	fmt.Printf("processed       %d\n", processed)
 	fmt.Printf("dead-lettered   %d\n", len(dead))
 	sort.Slice(dead, func(i, j int) bool { return dead[i].msg.ID < dead[j].msg.ID })

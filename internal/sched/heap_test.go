@@ -1,4 +1,4 @@
-package backoff
+package sched
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,22 @@ import (
 	"testing"
 )
 
-// 13. The timer structure, tested directly.
+// The timer structure, tested directly.
+
+// testJob is the least a Job can be.
+type testJob struct {
+	Base
+	canceled, triggered bool
+	group               string
+}
+
+func (j *testJob) Canceled() bool { return j.canceled }
+func (j *testJob) TakeTrigger() bool {
+	t := j.triggered
+	j.triggered = false
+	return t
+}
+func (j *testJob) Group() string { return j.group }
 
 func TestEntryHeapOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -83,9 +98,9 @@ func TestGroupHeapProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for round := range 100 {
 		var top groupHeap
-		groups := make([]*group, 1+r.IntN(30))
+		groups := make([]*ctxGroup, 1+r.IntN(30))
 		for i := range groups {
-			groups[i] = &group{idx: -1}
+			groups[i] = &ctxGroup{idx: -1}
 		}
 		for step := range 2000 {
 			g := groups[r.IntN(len(groups))]
@@ -136,7 +151,7 @@ func minInt(a, b int64) int64 {
 	return b
 }
 
-func checkGroupHeap(t *testing.T, top groupHeap, groups []*group) {
+func checkGroupHeap(t *testing.T, top groupHeap, groups []*ctxGroup) {
 	t.Helper()
 	in := 0
 	for _, g := range groups {
@@ -165,10 +180,10 @@ func checkGroupHeap(t *testing.T, top groupHeap, groups []*group) {
 // compact keeps exactly the entries that stand for waiting jobs.
 func TestGroupCompact(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	g := &group{idx: -1}
+	g := &ctxGroup{idx: -1}
 	var live []int64
 	for i := range 500 {
-		j := &job[int]{}
+		j := &testJob{}
 		j.at = r.Int64N(1000)
 		j.state = stateWaiting
 		g.h.push(entry{at: j.at, j: j})

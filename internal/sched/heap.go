@@ -1,8 +1,8 @@
-package backoff
+package sched
 
 // The timer structure: every waiting job is an entry in the heap of its
-// group (the jobs that share a context), and the groups sit in one heap
-// ordered by their earliest entry. A context that ends takes its whole
+// context group (the jobs that share a context), and the groups sit in one
+// heap ordered by their earliest entry. A context that ends takes its whole
 // group out at once, however many other jobs wait. Entries are not
 // removed when a job leaves early (Trigger, Cancel): such an entry goes
 // stale, is skipped when it comes up, and compact drops stale entries once
@@ -11,7 +11,7 @@ package backoff
 // entry is a job due at at (nanoseconds since the scheduler's epoch).
 type entry struct {
 	at int64
-	j  jobber
+	j  Job
 }
 
 type entryHeap []entry
@@ -74,7 +74,7 @@ func (h entryHeap) heapify() {
 
 // groupHeap orders groups by their earliest entry; each group knows its
 // index so that it can be fixed after its own heap changes.
-type groupHeap []*group
+type groupHeap []*ctxGroup
 
 func (h groupHeap) less(i, j int) bool { return h[i].h[0].at < h[j].h[0].at }
 
@@ -112,7 +112,7 @@ func (h groupHeap) down(i int) {
 }
 
 // fix puts g where its earliest entry belongs: in, out of or within the heap.
-func (h *groupHeap) fix(g *group) {
+func (h *groupHeap) fix(g *ctxGroup) {
 	switch {
 	case len(g.h) == 0 && g.idx >= 0:
 		h.remove(g)
@@ -127,7 +127,7 @@ func (h *groupHeap) fix(g *group) {
 	}
 }
 
-func (h *groupHeap) remove(g *group) {
+func (h *groupHeap) remove(g *ctxGroup) {
 	s := *h
 	i, n := g.idx, len(s)-1
 	if i != n {

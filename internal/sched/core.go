@@ -1,0 +1,101 @@
+package sched
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// Config sets up a Core.
+type Config struct {
+	// Workers is the most attempts that may run at once.
+	Workers int
+	Clock   Clock
+	// Run runs one step of a job on a worker: an attempt, or the job's
+	// end. It must hand the job back ended, or with its next due time set.
+	Run func(Job)
+	// GroupLimit caps every concurrency group; GroupLimits caps the named
+	// ones. 0 means no cap.
+	GroupLimit  int
+	GroupLimits map[string]int
+	// CloseCause is the cause of the cancel that ends every job's context
+	// when the scheduler closes.
+	CloseCause error
+}
+
+// Core is a running scheduler core: its owner goroutine and worker pool.
+// Its methods are safe for concurrent use and never block, except Wait.
+type Core struct {
+	in     *inbox
+	pool   *pool
+	gauges Gauges
+	done   chan struct{}
+}
+
+// Gauges are counts that the owner keeps, for Stats.
+type Gauges struct {
+	// Pending counts jobs accepted and not yet taken back ended by the
+	// owner, which it does a moment after their end was published.
+	Pending atomic.Int64
+	Waiting atomic.Int64 // in the timer structure
+	Held    atomic.Int64 // held by their concurrency group's limit
+}
+
+// Start starts a core: its owner goroutine. Workers start as jobs fall
+// due.
+func Start(cfg Config) *Core {
+	kick := make(chan struct{}, 1)
+	c := &Core{
+		in:   &inbox{kick: kick},
+		pool: &pool{run: cfg.Run, kick: kick, max: cfg.Workers},
+		done: make(chan struct{}),
+	}
+	o := &owner{
+		cfg:    cfg,
+		in:     c.in,
+		pool:   c.pool,
+		gauges: &c.gauges,
+		groups: make(map[context.Context]*ctxGroup),
+		all:    make(map[*ctxGroup]struct{}),
+		lanes: lanes{deflt: cfg.GroupLimit, limits: cfg.GroupLimits,
+			active: make(map[string]*lane), held: make(map[Job]holdPos)},
+	}
+	go func() {
+		defer close(c.done)
+		o.run()
+	}()
+	return c
+}
+
+// Submit hands a job to the owner, under the context it was submitted
+// with. It reports false, and the job is not taken, once Stop was called.
+func (c *Core) Submit(j Job, ctx context.Context) bool {
+	c.gauges.Pending.Add(1)
+	if !c.in.submit(j, ctx) {
+		c.gauges.Pending.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Wake asks the owner to look at j again: to end it at once if it was
+// stopped (Canceled) and waits or is held, or to make it due now if a
+// Trigger came for it.
+func (c *Core) Wake(j Job) { c.in.wake(j) }
+
+// Stop stops intake. Jobs run to their end, or with cancel, every job's
+// context is cancelled with Config.CloseCause and waiting jobs are made
+// due, so that their workers end them at once.
+func (c *Core) Stop(cancel bool) { c.in.stop(cancel) }
+
+// Done is closed when the owner and every worker have exited, after Stop,
+// once every job has ended.
+func (c *Core) Done() <-chan struct{} { return c.done }
+
+// Gauges returns the owner's counts.
+func (c *Core) Gauges() *Gauges { return &c.gauges }
+
+// Ready returns the number of due jobs waiting for a free worker.
+func (c *Core) Ready() int { return c.pool.queued() }
+
+// Running returns the number of attempts running now.
+func (c *Core) Running() int { return int(c.pool.running.Load()) }

@@ -1,0 +1,116 @@
+package sched
+
+import (
+	"context"
+	"sync"
+)
+
+// inbox is how any goroutine reaches the owner without waiting for it:
+// submissions, wake-ups (Cancel, Trigger), context ends and stop requests
+// are appended under a short lock, and the owner is kicked once per batch.
+// Nothing here ever blocks, so a Cancel or a context's AfterFunc callback
+// returns at once however busy the owner is.
+type inbox struct {
+	kick chan struct{} // capacity 1: the owner has something to read
+
+	mu     sync.Mutex
+	subs   []submission
+	wakes  []Job
+	ended  []*ctxGroup
+	closed bool // no more submissions: Shutdown or Close began
+	cancel bool // Close: end the rest now
+	kicked bool // a kick is pending that the owner has not drained yet
+}
+
+// submission is a job on its way to the owner, with the context it was
+// submitted under; the record keeps only the context's group.
+type submission struct {
+	j   Job
+	ctx context.Context
+}
+
+// mail is what the owner takes from the inbox in one go.
+type mail struct {
+	subs   []submission
+	wakes  []Job
+	ended  []*ctxGroup
+	closed bool
+	cancel bool
+}
+
+// notify kicks the owner unless a kick is pending; in.mu is held.
+func (in *inbox) notify() {
+	if !in.kicked {
+		in.kicked = true
+		wakeUp(in.kick)
+	}
+}
+
+// wakeUp sends on a channel of capacity 1 without blocking.
+func wakeUp(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// clear drops the references a spent batch holds.
+func (m *mail) clear() {
+	m.subs, m.wakes, m.ended = spent(m.subs), spent(m.wakes), spent(m.ended)
+}
+
+// spent empties a list whose items have been handled, for reuse; a
+// burst's long list is dropped rather than kept for ever.
+func spent[S ~[]E, E any](s S) S {
+	if cap(s) > 4096 {
+		return nil
+	}
+	clear(s)
+	return s[:0]
+}
+
+// submit reports false when the scheduler no longer takes jobs.
+func (in *inbox) submit(j Job, ctx context.Context) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return false
+	}
+	in.subs = append(in.subs, submission{j, ctx})
+	in.notify()
+	return true
+}
+
+func (in *inbox) wake(j Job) {
+	in.mu.Lock()
+	in.wakes = append(in.wakes, j)
+	in.notify()
+	in.mu.Unlock()
+}
+
+func (in *inbox) contextEnded(g *ctxGroup) {
+	in.mu.Lock()
+	in.ended = append(in.ended, g)
+	in.notify()
+	in.mu.Unlock()
+}
+
+func (in *inbox) stop(cancel bool) {
+	in.mu.Lock()
+	in.closed = true
+	in.cancel = in.cancel || cancel
+	in.notify()
+	in.mu.Unlock()
+}
+
+// take swaps the inbox's lists with the owner's spent ones in m, so that
+// neither side allocates in the steady state.
+func (in *inbox) take(m *mail) {
+	in.mu.Lock()
+	m.subs, in.subs = in.subs, m.subs[:0]
+	m.wakes, in.wakes = in.wakes, m.wakes[:0]
+	m.ended, in.ended = in.ended, m.ended[:0]
+	m.closed, m.cancel = in.closed, in.cancel
+	in.kicked = false
+	in.mu.Unlock()
+}
