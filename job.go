@@ -22,8 +22,8 @@ type job[T any] struct {
 	op      func(context.Context) (T, error)
 	out     chan<- Event[T] // SubmitTo's results channel
 	x       *jobExtra       // nil for a SubmitTo job with no key, group or name of its own
+	last    T               // not last: a zero-size final field would be padded
 	lastErr error
-	last    T
 }
 
 // jobExtra is what only some jobs need: a Handle, a key, a group or a
@@ -41,7 +41,10 @@ type jobExtra struct {
 }
 
 // Base.Flags bits.
-const flagOwed = 1 // a retry the budget deferred: it asks again before it runs
+const (
+	flagOwed   = 1 << iota // a retry the budget deferred: it asks again before it runs
+	flagEnding             // end has begun
+)
 
 func (j *job[T]) Canceled() bool { return j.x != nil && j.x.hasCtl && j.x.ctl.wasCanceled() }
 
@@ -149,35 +152,18 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 			ctl.attach(j.Context())
 		}
 	}
-	actx := ctx
-	var (
-		cancel context.CancelFunc
-		watch  *overdueWatch
-	)
-	if t := j.pol.cfg.attemptTimeout; t > 0 {
-		actx, cancel = rt.clock.ts.WithTimeout(ctx, t)
-		watch = rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, st.key, st.name)
-	}
-	exited := true
-	defer func() {
-		if exited {
-			// runtime.Goexit in the op, an OnBackoff handler, the log or
-			// the observer: this goroutine ends, and so does the job.
-			detach(ctl, cancel, watch)
-			j.end(rt, ReasonPanic, j.lastErr, goexitError(), dur(rt.now()-j.start))
-		}
-	}()
 	j.Tries++
 	st.started(int(j.Tries), dur(now-j.start), dur(max(now-j.Due(), 0)))
-	v, pe, err := callOp(actx, j.op)
-	detach(ctl, cancel, watch)
+	v, pe, err := j.call(rt, ctx, st)
+	if ctl != nil {
+		ctl.detach()
+	}
 	rt.stats.attempts.Add(1)
 	end := rt.now()
 	a := attempt[T]{tries: int(j.Tries), elapsed: dur(end - j.start), took: dur(end - now), prev: j.prev, v: v, err: err, pe: pe}
 	j.last, j.lastErr = v, err
 	var ev Event[T]
 	n := st.ended(ctx, &a, &ev)
-	exited = false
 	if n.end {
 		j.end(rt, n.reason, err, n.cause, a.elapsed)
 		return
@@ -192,15 +178,33 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 	j.SetDue(int64(saturatingAdd(dur(end), n.wait)))
 }
 
-// detach ends what an attempt set up around its op.
-func detach(ctl *jobCtl, cancel context.CancelFunc, watch *overdueWatch) {
-	if ctl != nil {
-		ctl.detach()
+// call runs the op under ctx, bounded by the policy's AttemptTimeout.
+func (j *job[T]) call(rt *runEnv, ctx context.Context, st *step[T]) (T, *PanicError, error) {
+	t := j.pol.cfg.attemptTimeout
+	if t <= 0 {
+		return callOp(ctx, j.op)
 	}
-	if cancel != nil {
+	actx, cancel := rt.clock.ts.WithTimeout(ctx, t)
+	watch := rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, st.key, st.name)
+	defer func() { // deferred, so that a runtime.Goexit in the op runs it too
 		cancel()
 		watch.done()
+	}()
+	return callOp(actx, j.op)
+}
+
+// exited ends the job when its worker exits through runtime.Goexit during
+// an attempt (in the op, an OnBackoff handler, the log or the observer):
+// the goroutine is lost, the job is not. A Goexit during the job's end is
+// seen to by end itself.
+func (j *job[T]) exited(rt *runEnv) {
+	if j.Ended || j.Flags&flagEnding != 0 {
+		return
 	}
+	if j.x != nil && j.x.hasCtl {
+		j.x.ctl.detach()
+	}
+	j.end(rt, ReasonPanic, j.lastErr, goexitError(), dur(rt.now()-j.start))
 }
 
 // end retires the job: it frees the job's key and its MaxPending slot
@@ -208,6 +212,7 @@ func detach(ctl *jobCtl, cancel context.CancelFunc, watch *overdueWatch) {
 // gives the job its terminal event, runs the end's callbacks and
 // publishes the event. The owner takes the job back after that.
 func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
+	j.Flags |= flagEnding
 	if j.x != nil && j.x.hasKey {
 		rt.keys.remove(j.x.key, j)
 	}

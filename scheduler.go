@@ -54,6 +54,7 @@ func dur(ns int64) time.Duration { return time.Duration(ns) }
 // runner is a job as a worker runs it.
 type runner interface {
 	run(rt *runEnv)
+	exited(rt *runEnv)
 }
 
 // NewScheduler starts a scheduler: its owner goroutine. Bad options are
@@ -86,6 +87,7 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		Workers:     c.workers,
 		Clock:       &s.rt.clock,
 		Run:         func(j sched.Job) { j.(runner).run(&s.rt) },
+		Exited:      func(j sched.Job) { j.(runner).exited(&s.rt) },
 		GroupLimit:  c.groupLimit,
 		GroupLimits: c.groupLimits,
 		CloseCause:  ErrClosed,

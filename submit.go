@@ -13,10 +13,11 @@ import (
 // reach op, and its end or deadline ends the job with ReasonContext. The
 // op's context is ctx, also cancelled by Handle.Cancel and by Close.
 //
-// Submit blocks only at the scheduler's MaxPending, until a job ends or
-// ctx ends (then it returns ctx's error and the job was not submitted);
-// with the NonBlocking option it fails at once with ErrPendingFull
-// instead. Bad options, a nil argument, a duplicate Key, a ctx that has
+// Submit blocks at the scheduler's MaxPending, until a job ends or ctx
+// ends (then it returns ctx's error and the job was not submitted); with
+// the NonBlocking option it fails at once with ErrPendingFull instead. It
+// also waits, for a moment, when a burst of submissions has outrun the
+// scheduler's owner goroutine by a few thousand jobs. Bad options, a nil argument, a duplicate Key, a ctx that has
 // already ended and a closed scheduler are errors, and nothing runs.
 //
 // Options are a *Policy[T] or policy options, and the job's own: Key,
@@ -133,12 +134,15 @@ func (s *Scheduler) enqueue(ctx context.Context, j keyedSchedJob, jo *jobOpts) e
 			return err
 		}
 	}
-	if !s.core.Submit(j, ctx) {
+	if err := s.core.Submit(ctx, j); err != nil {
 		if jo.hasKey {
 			s.keys.remove(jo.key, j)
 		}
 		s.pending.release()
-		return ErrClosed
+		if errors.Is(err, sched.ErrStopped) {
+			return ErrClosed
+		}
+		return err
 	}
 	s.stats.submitted.Add(1)
 	return nil

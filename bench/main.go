@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,8 @@ type options struct {
 	ns                                []int
 	json, quick, report, render       bool
 	dir                               string
+	baseline                          string // a git revision: its library runs as the before-* modes
+	baselineExe                       string
 }
 
 func main() {
@@ -62,6 +65,7 @@ func main() {
 	flag.BoolVar(&o.report, "report", false, "run the full matrix and profiles, write RESULTS.md, results.jsonl and charts")
 	flag.BoolVar(&o.render, "render", false, "rewrite RESULTS.md and charts from results.jsonl without running")
 	flag.StringVar(&o.dir, "dir", ".", "where -report writes (the bench directory)")
+	flag.StringVar(&o.baseline, "baseline", "", "a git revision: also run the library as it was there (modes before-fanin, before-handle)")
 	flag.BoolVar(&child, "child", false, "internal: run one configuration")
 	flag.StringVar(&childMode, "child-mode", "", "internal")
 	flag.StringVar(&childScen, "child-scenario", "", "internal")
@@ -81,6 +85,16 @@ func main() {
 	}
 
 	o.modes = splitList(modes, allModes)
+	if o.baseline == "" {
+		o.modes = slices.DeleteFunc(o.modes, func(m string) bool { return baselineModes[m] != "" })
+	} else {
+		exe, cleanup, err := buildBaseline(o.baseline)
+		if err != nil {
+			fatal(err)
+		}
+		defer cleanup()
+		o.baselineExe = exe
+	}
 	o.scenarios = splitList(scenarios, []string{"burst", "hold", "steady"})
 	for _, s := range strings.Split(ns, ",") {
 		n, err := parseN(s)
@@ -90,7 +104,7 @@ func main() {
 		o.ns = append(o.ns, n)
 	}
 	if o.quick {
-		o.ns, o.reps, o.steadyN, o.modes = []int{2000}, 1, 2000, allModes
+		o.ns, o.reps, o.steadyN = []int{2000}, 1, 2000
 		o.scenarios = []string{"burst", "hold", "steady"}
 		o.timeout = time.Minute
 	}
@@ -106,10 +120,12 @@ func main() {
 		}
 		return
 	}
+	fmt.Printf("load average at the start: %s\n", loadAverage())
 	results, err := runPlan(o, plan(o, func(int) int { return o.reps }))
 	if err != nil {
 		fatal(err)
 	}
+	fmt.Printf("load average at the end: %s\n", loadAverage())
 	fmt.Print(tablesText(results))
 	for _, r := range results {
 		if r.Failed > 0 {
@@ -212,7 +228,11 @@ func runPlan(o options, runs []run) ([]Result, error) {
 }
 
 func runOne(exe string, o options, rn run) (Result, error) {
-	args := []string{"-child", "-child-mode", rn.mode, "-child-scenario", rn.scenario, "-child-n", strconv.Itoa(rn.n),
+	mode := rn.mode
+	if m := baselineModes[mode]; m != "" {
+		exe, mode = o.baselineExe, m
+	}
+	args := []string{"-child", "-child-mode", mode, "-child-scenario", rn.scenario, "-child-n", strconv.Itoa(rn.n),
 		"-k", strconv.Itoa(o.k), "-wait", o.wait.String(), "-hold-wait", o.holdWait.String(),
 		"-workers", strconv.Itoa(o.workers), "-rate", strconv.FormatFloat(o.rate, 'f', -1, 64)}
 	if rn.cpuprof != "" {
@@ -238,7 +258,7 @@ func runOne(exe string, o options, rn run) (Result, error) {
 	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &r); err != nil {
 		return Result{}, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
-	r.Rep = rn.rep + 1
+	r.Mode, r.Rep = rn.mode, rn.rep+1
 	return r, nil
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // The modes, in table order.
-var allModes = []string{"cenkalti", "retrygo", "timer", "sleep", "afterfunc", "ours-handle", "ours-fanin"}
+var allModes = []string{"cenkalti", "retrygo", "timer", "sleep", "afterfunc", "before-handle", "ours-handle", "before-fanin", "ours-fanin"}
 
 var errFail = errors.New("transient failure")
 

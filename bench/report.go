@@ -187,7 +187,7 @@ func buildTables(results []Result) []table {
 }
 
 func gor(r agg) string {
-	if strings.HasPrefix(r.Mode, "ours") {
+	if strings.HasPrefix(r.Mode, "ours") || baselineModes[r.Mode] != "" {
 		return fmt.Sprintf("%d (+%d fixed)", r.PeakGor, r.FixedGor)
 	}
 	return fmt.Sprint(r.PeakGor)

@@ -57,8 +57,9 @@ func InsertOpts[T any](policy *backoff.Policy[T], opts *river.InsertOpts) *river
 // (the one given to AddWorker), or one with the same MaxTries; T is its
 // value type. Insert makes one round trip to the database; errors are the
 // client's, or a nil policy. With a closed Watcher, the job is inserted
-// and its Handle's Result returns ErrClosed.
-func Insert[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T], args river.JobArgs, opts *river.InsertOpts) (*Handle[T], error) {
+// and its Handle's Result returns ErrClosed. With [Subscribe], the
+// Handle's Events miss none of the job's backoff events.
+func Insert[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T], args river.JobArgs, opts *river.InsertOpts, hopts ...HandleOption) (*Handle[T], error) {
 	if policy == nil {
 		return nil, errors.New("riverbackoff: Insert: policy is nil")
 	}
@@ -66,8 +67,21 @@ func Insert[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T], a
 	if err != nil {
 		return nil, err
 	}
-	return watch[T](w, res.Job.ID, true), nil
+	return watch[T](w, res.Job.ID, true, hopts), nil
 }
+
+// HandleOption configures the Handle that Insert or Watch returns.
+type HandleOption interface{ subscribe() bool }
+
+type subscribeOption struct{}
+
+func (subscribeOption) subscribe() bool { return true }
+
+// Subscribe makes Insert or Watch create the Handle's events channel at
+// once, so that a reader of Handle.Events misses none of the job's backoff
+// events, however soon its attempts run. Without it, the backoff events
+// that the Watcher reads before the first call of Events are not kept.
+func Subscribe() HandleOption { return subscribeOption{} }
 
 // InsertTo is Insert for fan-in, the durable SubmitTo: the job's terminal
 // event, and nothing else, goes to results, which many jobs may share;
@@ -91,13 +105,22 @@ func InsertTo[T any](ctx context.Context, w *Watcher, policy *backoff.Policy[T],
 // InsertTx, say, once the transaction committed), and returns its Handle.
 // T must be the value type of the job kind's Worker. A job whose row does
 // not exist yet is waited for; one whose row is deleted before it ends
-// gives up with ReasonCanceled and the cause [ErrJobDeleted].
-func Watch[T any](w *Watcher, jobID int64) *Handle[T] { return watch[T](w, jobID, false) }
+// gives up with ReasonCanceled and the cause [ErrJobDeleted]. With
+// [Subscribe], its Events miss none of the backoff events the Watcher
+// reads.
+func Watch[T any](w *Watcher, jobID int64, hopts ...HandleOption) *Handle[T] {
+	return watch[T](w, jobID, false, hopts)
+}
 
 // watch follows a job; seen says that its row is known to exist.
-func watch[T any](w *Watcher, jobID int64, seen bool) *Handle[T] {
+func watch[T any](w *Watcher, jobID int64, seen bool, hopts []HandleOption) *Handle[T] {
 	h := &Handle[T]{id: jobID, w: w, done: make(chan struct{})}
 	h.tr.seen = seen
+	for _, o := range hopts {
+		if o != nil && o.subscribe() {
+			h.events = make(chan backoff.Event[T], eventBuffer)
+		}
+	}
 	if !w.add(jobID, h) {
 		h.closed()
 	}
@@ -149,11 +172,12 @@ type Handle[T any] struct {
 // ID returns River's ID of the job (Event.ID holds it as a uint64).
 func (h *Handle[T]) ID() int64 { return h.id }
 
-// Events returns the job's channel of events. Backoff events are produced
-// only once Events has been called, as the Watcher's reads of the job's
-// row see them, and dropped if the channel is full; the terminal event is
-// always delivered, after which the channel is closed. It is also closed,
-// without a terminal event, when the Watcher closes first.
+// Events returns the job's channel of events: its backoff events, as the
+// Watcher's reads of the job's row see them, and its terminal event, after
+// which the channel is closed. Backoff events are kept from the first call
+// of Events on, or from Insert or Watch with [Subscribe], and dropped if
+// the channel is full; the terminal event is always delivered. The channel
+// is also closed, without a terminal event, when the Watcher closes first.
 func (h *Handle[T]) Events() <-chan backoff.Event[T] {
 	h.mu.Lock()
 	defer h.mu.Unlock()

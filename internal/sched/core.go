@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 )
 
@@ -13,6 +14,10 @@ type Config struct {
 	// Run runs one step of a job on a worker: an attempt, or the job's
 	// end. It must hand the job back ended, or with its next due time set.
 	Run func(Job)
+	// Exited is called on a worker that exits through runtime.Goexit
+	// during Run, with its job, before the job is handed back: the job
+	// must be ended then. A new worker takes the lost one's place.
+	Exited func(Job)
 	// GroupLimit caps every concurrency group; GroupLimits caps the named
 	// ones. 0 means no cap.
 	GroupLimit  int
@@ -46,7 +51,7 @@ func Start(cfg Config) *Core {
 	kick := make(chan struct{}, 1)
 	c := &Core{
 		in:   &inbox{kick: kick},
-		pool: &pool{run: cfg.Run, kick: kick, max: cfg.Workers},
+		pool: &pool{run: cfg.Run, exited: cfg.Exited, kick: kick, max: cfg.Workers},
 		done: make(chan struct{}),
 	}
 	o := &owner{
@@ -66,15 +71,32 @@ func Start(cfg Config) *Core {
 	return c
 }
 
+// ErrStopped is Submit's error once Stop was called.
+var ErrStopped = errors.New("sched: stopped")
+
 // Submit hands a job to the owner, under the context it was submitted
-// with. It reports false, and the job is not taken, once Stop was called.
-func (c *Core) Submit(j Job, ctx context.Context) bool {
+// with. When a burst of submissions has outrun the owner, it waits for the
+// owner to take them in, or for ctx's end (then it returns ctx's error).
+// Once Stop was called it returns ErrStopped. On an error the job was not
+// taken.
+func (c *Core) Submit(ctx context.Context, j Job) error {
 	c.gauges.Pending.Add(1)
-	if !c.in.submit(j, ctx) {
-		c.gauges.Pending.Add(-1)
-		return false
+	for {
+		ok, full := c.in.submit(j, ctx)
+		switch {
+		case ok:
+			return nil
+		case full == nil:
+			c.gauges.Pending.Add(-1)
+			return ErrStopped
+		}
+		select {
+		case <-full:
+		case <-ctx.Done():
+			c.gauges.Pending.Add(-1)
+			return ctx.Err()
+		}
 	}
-	return true
 }
 
 // Wake asks the owner to look at j again: to end it at once if it was

@@ -17,10 +17,16 @@ type inbox struct {
 	subs   []submission
 	wakes  []Job
 	ended  []*ctxGroup
-	closed bool // no more submissions: Shutdown or Close began
-	cancel bool // Close: end the rest now
-	kicked bool // a kick is pending that the owner has not drained yet
+	closed bool          // no more submissions: Shutdown or Close began
+	cancel bool          // Close: end the rest now
+	kicked bool          // a kick is pending that the owner has not drained yet
+	room   chan struct{} // closed when the owner takes the submissions in
 }
+
+// inboxRoom is how many submissions may wait for the owner to take them
+// in: past it, Submit waits for the owner, so that a burst of submissions
+// cannot outrun it by more than that (32 bytes each).
+const inboxRoom = 8192
 
 // submission is a job on its way to the owner, with the context it was
 // submitted under; the record keeps only the context's group.
@@ -59,26 +65,45 @@ func (m *mail) clear() {
 	m.subs, m.wakes, m.ended = spent(m.subs), spent(m.wakes), spent(m.ended)
 }
 
-// spent empties a list whose items have been handled, for reuse; a
-// burst's long list is dropped rather than kept for ever.
+// spent empties a list whose items have been handled, for reuse. A list
+// longer than 64Ki items that was used to less than an eighth of its
+// capacity is halved: a burst's long list is given back over batches of
+// quiet, and kept while the burst lasts (regrowing it would copy it over
+// and over).
 func spent[S ~[]E, E any](s S) S {
-	if cap(s) > 4096 {
-		return nil
+	if c := cap(s); c > 1<<16 && len(s) < c/8 {
+		return make(S, 0, c/2)
 	}
 	clear(s)
 	return s[:0]
 }
 
-// submit reports false when the scheduler no longer takes jobs.
-func (in *inbox) submit(j Job, ctx context.Context) bool {
+// submit hands j to the owner and reports true, or reports false when the
+// scheduler no longer takes jobs, or returns a channel to wait on when the
+// inbox is full.
+func (in *inbox) submit(j Job, ctx context.Context) (ok bool, full <-chan struct{}) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.closed {
-		return false
+	switch {
+	case in.closed:
+		return false, nil
+	case len(in.subs) >= inboxRoom:
+		if in.room == nil {
+			in.room = make(chan struct{})
+		}
+		return false, in.room
 	}
 	in.subs = append(in.subs, submission{j, ctx})
 	in.notify()
-	return true
+	return true, nil
+}
+
+// makeRoom wakes the submitters waiting for room; in.mu is held.
+func (in *inbox) makeRoom() {
+	if in.room != nil {
+		close(in.room)
+		in.room = nil
+	}
 }
 
 func (in *inbox) wake(j Job) {
@@ -99,6 +124,7 @@ func (in *inbox) stop(cancel bool) {
 	in.mu.Lock()
 	in.closed = true
 	in.cancel = in.cancel || cancel
+	in.makeRoom()
 	in.notify()
 	in.mu.Unlock()
 }
@@ -112,5 +138,6 @@ func (in *inbox) take(m *mail) {
 	m.ended, in.ended = in.ended, m.ended[:0]
 	m.closed, m.cancel = in.closed, in.cancel
 	in.kicked = false
+	in.makeRoom()
 	in.mu.Unlock()
 }

@@ -18,9 +18,10 @@ import (
 // next: one lock per attempt, and no due job waits behind a slow op while
 // a worker is free.
 type pool struct {
-	run  func(Job)
-	kick chan struct{} // the owner's
-	max  int
+	run    func(Job)
+	exited func(Job)
+	kick   chan struct{} // the owner's
+	max    int
 
 	mu      sync.Mutex
 	ready   ring      // due jobs no worker has taken, in the order they fell due
@@ -114,30 +115,39 @@ func (p *pool) close() {
 // serve is a worker's goroutine. Its frame marks a goroutine as a worker:
 // see OnWorker.
 //
+// A runtime.Goexit in a callback of a job (t.FailNow in an op, say) ends
+// this goroutine on the way: the job is ended by exited, and a new
+// goroutine hands it back and takes this worker's place. That goroutine
+// is started first, since exited runs callbacks that may exit too. (A
+// panic here is a bug of this package, and is not recovered.)
+//
 //go:noinline
 func serve(p *pool, w *worker, j Job) {
-	defer p.workers.Done()
-	for ; j != nil; j = p.next(w, j) {
-		p.runOne(w, j)
-	}
-}
-
-// runOne runs a job's step. A runtime.Goexit in a callback (t.FailNow in
-// an op, say) ends this goroutine on the way: the job's runner has ended
-// the job in its own deferred calls, and a new goroutine hands the job
-// back and takes this worker's place.
-func (p *pool) runOne(w *worker, j Job) {
-	p.running.Add(1)
-	normal := false
+	var running Job // the job whose step runs, for the deferred call
 	defer func() {
-		p.running.Add(-1)
-		if !normal {
+		if running != nil {
+			if r := recover(); r != nil {
+				panic(r)
+			}
+			p.running.Add(-1)
+			ended := make(chan struct{})
 			p.workers.Add(1)
-			go func() { serve(p, w, p.next(w, j)) }()
+			go func() {
+				<-ended
+				serve(p, w, p.next(w, running))
+			}()
+			defer close(ended)
+			p.exited(running)
 		}
+		p.workers.Done()
 	}()
-	p.run(j)
-	normal = true
+	for ; j != nil; j = p.next(w, j) {
+		running = j
+		p.running.Add(1)
+		p.run(j)
+		p.running.Add(-1)
+		running = nil
+	}
 }
 
 // serveName is serve's name in stack frames.
