@@ -12,15 +12,6 @@ import (
 	"github.com/backoff-go/backoff"
 )
 
-func dcPolicy(t *testing.T, opts ...backoff.Option) *backoff.Policy[int] {
-	t.Helper()
-	p, err := backoff.NewPolicy[int](opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestDecide(t *testing.T) {
 	always := func(error) bool { return true }
 	const s = time.Second
@@ -125,7 +116,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := backoff.Decide(dcPolicy(t, c.opts...), c.st, c.out)
+			d := backoff.Decide(mustPolicy[int](t, c.opts...), c.st, c.out)
 			if d != c.want {
 				t.Fatalf("Decide = %+v, want %+v", d, c.want)
 			}
@@ -138,7 +129,7 @@ func TestDecide(t *testing.T) {
 
 // Expo with NoJitter gives the exact sequence; Prev reaches the strategy.
 func TestDecideNoJitterSequence(t *testing.T) {
-	p := dcPolicy(t, backoff.NoJitter)
+	p := mustPolicy[int](t, backoff.NoJitter)
 	var prev time.Duration
 	for n, want := range rtSecs(1, 2, 4, 8, 16, 32) {
 		d := backoff.Decide(p, backoff.State{Tries: n + 1, Prev: prev}, backoff.Outcome[int]{Err: errRtBoom})
@@ -148,7 +139,7 @@ func TestDecideNoJitterSequence(t *testing.T) {
 		prev = d.Wait
 	}
 	var got []time.Duration
-	q := dcPolicy(t, backoff.StrategyFunc(func(n int, prev time.Duration) (time.Duration, bool) {
+	q := mustPolicy[int](t, backoff.StrategyFunc(func(n int, prev time.Duration) (time.Duration, bool) {
 		got = append(got, prev)
 		return 0, true
 	}))
@@ -161,7 +152,7 @@ func TestDecideNoJitterSequence(t *testing.T) {
 // The default jitter is FullJitter: waits in [0, d] and not all equal; with
 // the cap, within [0, Max]. Decorrelated gets no default jitter.
 func TestDecideDefaultJitter(t *testing.T) {
-	p := dcPolicy(t, backoff.Expo{Max: 4 * time.Second})
+	p := mustPolicy[int](t, backoff.Expo{Max: 4 * time.Second})
 	seen := map[time.Duration]bool{}
 	for range 500 {
 		d := backoff.Decide(p, backoff.State{Tries: 10}, backoff.Outcome[int]{Err: errRtBoom})
@@ -173,7 +164,7 @@ func TestDecideDefaultJitter(t *testing.T) {
 	if len(seen) < 100 {
 		t.Fatalf("only %d distinct waits in 500: not jittered?", len(seen))
 	}
-	q := dcPolicy(t, backoff.Decorrelated{Base: time.Second, Max: 3 * time.Second})
+	q := mustPolicy[int](t, backoff.Decorrelated{Base: time.Second, Max: 3 * time.Second})
 	for range 500 {
 		d := backoff.Decide(q, backoff.State{Tries: 5, Prev: 3 * time.Second}, backoff.Outcome[int]{Err: errRtBoom})
 		if d.Wait < time.Second || d.Wait > 3*time.Second {
@@ -185,7 +176,7 @@ func TestDecideDefaultJitter(t *testing.T) {
 // A panic in a user predicate propagates from Decide (Retry turns it into
 // ReasonPanic; see TestRetryPredicatePanics).
 func TestDecidePredicatePanics(t *testing.T) {
-	p := dcPolicy(t, backoff.RetryIf(func(error) bool { panic("pred") }))
+	p := mustPolicy[int](t, backoff.RetryIf(func(error) bool { panic("pred") }))
 	defer func() {
 		if r := recover(); r != "pred" {
 			t.Fatalf("recovered %v, want the predicate's panic", r)

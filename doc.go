@@ -20,15 +20,22 @@
 // structure owned by one goroutine, with one clock timer armed for the
 // earliest deadline, and runs due attempts on a bounded pool of workers.
 // A million waiting jobs cost a record each, not a goroutine each.
-// [Submit] returns a [Handle] to follow one job; [SubmitTo] sends the
-// terminal events of many jobs to one channel:
+// [Submit] returns a [Handle] to follow one job ([Subscribe] to read all
+// of its events); [SubmitTo] sends the terminal events of many jobs to one
+// channel:
 //
-//	s, _ := backoff.NewScheduler(backoff.Workers(64))
+//	s, err := backoff.NewScheduler(backoff.Workers(64))
+//	if err != nil {
+//		return err
+//	}
 //	defer s.Close()
 //	h, err := backoff.Submit(ctx, s, pollBatch,
 //		backoff.RetryOnValue(func(st Status) bool { return !st.Done }),
-//		backoff.Constant{Interval: 5 * time.Second},
+//		backoff.Constant{Interval: 5 * time.Second}, backoff.NoJitter,
 //		backoff.MaxTime(5*time.Minute))
+//	if err != nil {
+//		return err
+//	}
 //	st, err := h.Result(ctx)
 //
 // # Policies
@@ -41,30 +48,34 @@
 // [Giveup]) and whom to tell ([OnBackoff], [OnSuccess], [OnGiveup],
 // [WithLogger], [WithObserver]). [Decide] is the one decision function
 // every runner shares, pure and testable without a clock. [NewPolicy]
-// checks options once, for jobs submitted many times.
+// checks options once, for jobs submitted many times; a job's own options
+// ([Key], [Group], [Name], [InitialDelay], [NonBlocking], [Subscribe])
+// given beside a Policy never copy it. Option order never matters.
 //
 // Every job ends with exactly one terminal event: success, or give-up with
 // a [Reason]. A give-up error is a [*GiveUpError] that errors.Is and
 // errors.As see through, to the reason and to the last attempt's error.
 //
 // Bad input (a negative duration, MaxTries(0), a handler for the wrong
-// value type) is an error naming the option, returned before anything
-// runs; no function of this package panics on bad input. Panics in
-// operations and handlers are contained: the job gives up with
-// ReasonPanic, and the scheduler carries on.
+// value type, a nil context) is an error naming the option, returned
+// before anything runs; no function of this package panics on bad input,
+// nor on the zero or nil value of any of its types. Panics in operations
+// and handlers are contained: the job gives up with ReasonPanic, and the
+// scheduler carries on; so is a runtime.Goexit on a worker ([ErrGoexit]).
 //
 // # Overload and outages
 //
 // A [Budget] shared through [WithBudget] caps retries at a share of recent
 // first attempts, so that an outage is not made worse by every caller
 // retrying: a retry that finds no room gives up with [ReasonBudget] or
-// waits for room. A scheduler bounds what it holds ([IntakeSize],
-// [MaxPending], with [NonBlocking] to fail fast instead of blocking),
-// caps the attempts in flight of one [Group] ([GroupLimit],
-// [GroupLimitFor]) so that one tenant's burst cannot take every worker,
-// and counts in [Scheduler.Stats] the attempts whose op ignores its
-// context past [AttemptTimeout]. [Scheduler.Close] and
-// [Scheduler.Shutdown] end every job it holds with a terminal event.
+// waits for room. A scheduler bounds the jobs it holds ([MaxPending], with
+// [NonBlocking] to fail fast instead of blocking), caps the attempts in
+// flight of one [Group] ([GroupLimit], [GroupLimitFor]) so that one
+// tenant's burst cannot take every worker, and counts in [Scheduler.Stats]
+// the attempts whose op ignores its context past [AttemptTimeout].
+// [Scheduler.Close] and [Scheduler.Shutdown] end every job it holds with a
+// terminal event; once they return, nothing is sent on a results channel
+// again.
 //
 // # Time
 //

@@ -473,3 +473,41 @@ func TestKeyFreeWhenResultReturns(t *testing.T) {
 		}
 	})
 }
+
+// A job's own context (a Handle's) watches the context it was submitted
+// under while each attempt runs, not only the attempt that first asked for
+// Done: an op that waits on it in a later attempt still hears that
+// context's end, and Close's.
+func TestJobContextWatchedEachAttempt(t *testing.T) {
+	for _, by := range []string{"context", "Close"} {
+		synctest.Test(t, func(t *testing.T) {
+			s := newSched(t)
+			defer s.Close()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			attempts := 0
+			h, err := backoff.Submit(ctx, s, func(ctx context.Context) (int, error) {
+				attempts++
+				done := ctx.Done()
+				if attempts == 1 {
+					return 0, errFail
+				}
+				<-done
+				return 0, ctx.Err()
+			}, backoff.Constant{Interval: time.Second}, backoff.NoJitter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * time.Second) // the second attempt waits on Done
+			synctest.Wait()
+			want := backoff.ReasonContext
+			if by == "context" {
+				cancel()
+			} else {
+				want = backoff.ReasonClosed
+				go s.Close()
+			}
+			expectResult(t, h, 0, want, 2)
+		})
+	}
+}

@@ -154,7 +154,7 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 	}
 	j.Tries++
 	st.started(int(j.Tries), dur(now-j.start), dur(max(now-j.Due(), 0)))
-	v, pe, err := j.call(rt, ctx, st)
+	v, pe, err := j.call(ctx, rt, st)
 	if ctl != nil {
 		ctl.detach()
 	}
@@ -179,7 +179,7 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 }
 
 // call runs the op under ctx, bounded by the policy's AttemptTimeout.
-func (j *job[T]) call(rt *runEnv, ctx context.Context, st *step[T]) (T, *PanicError, error) {
+func (j *job[T]) call(ctx context.Context, rt *runEnv, st *step[T]) (T, *PanicError, error) {
 	t := j.pol.cfg.attemptTimeout
 	if t <= 0 {
 		return callOp(ctx, j.op)

@@ -112,10 +112,12 @@ func TestOptionNilOpAndCtx(t *testing.T) {
 	}
 }
 
-// Per-job options do not belong in a Policy.
+// The options of one call do not belong in a Policy.
 func TestNewPolicyRejectsPerJobOptions(t *testing.T) {
-	if _, err := backoff.NewPolicy[int](backoff.Key("k")); err == nil || !strings.Contains(err.Error(), "Key") {
-		t.Fatalf("Key: %v", err)
+	for name, o := range map[string]backoff.Option{"Key": backoff.Key("k"), "NonBlocking": backoff.NonBlocking(), "Subscribe": backoff.Subscribe()} {
+		if _, err := backoff.NewPolicy[int](o); err == nil || !strings.Contains(err.Error(), name) {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 	if _, err := backoff.NewPolicy[int](backoff.WithClock(clock.NewMock())); err == nil || !strings.Contains(err.Error(), "WithClock") {
 		t.Fatalf("WithClock: %v", err)

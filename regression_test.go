@@ -227,7 +227,7 @@ func TestGoexitOnWorker(t *testing.T) {
 				case backoff.ReasonPanic:
 					ge := giveUp(t, err, backoff.ReasonPanic)
 					var pe *backoff.PanicError
-					if !errors.As(ge, &pe) || pe.Value != backoff.ErrGoexit || !errors.Is(err, backoff.ErrGoexit) {
+					if !errors.As(ge, &pe) || pe.Value != backoff.ErrGoexit || !errors.Is(err, backoff.ErrGoexit) { //nolint:errorlint // the value itself
 						t.Fatalf("cause %v; want a *PanicError holding ErrGoexit", ge.Cause)
 					}
 				default:

@@ -1214,8 +1214,8 @@ func TestWrapBadOptions(t *testing.T) {
 	}
 }
 
-// A Policy is a reusable option; options after it override it, and adding
-// handlers does not change the Policy.
+// A Policy is a reusable option; options beside it apply on top of it, and
+// adding handlers does not change the Policy.
 func TestRetryPolicyReuse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n []int

@@ -41,10 +41,11 @@ const maxWorkers = 1 << 20
 // Workers sets how many attempts may run at once (default 4 × GOMAXPROCS,
 // at least 8), at most 2^20. A worker is a goroutine, started when an
 // attempt falls due and every started worker is busy, and kept until the
-// scheduler stops, at a few kilobytes each; an idle one waits on a channel
-// of its own and costs no CPU, so the setting costs nothing until it is
-// used. Ops that wait on I/O want many workers: a worker is busy for the
-// whole of its op.
+// scheduler stops; an idle one waits on a channel of its own and costs no
+// CPU, so the setting costs nothing until it is used. Ops that wait on I/O
+// want many workers: a worker is busy for the whole of its op. Measured
+// on 2 cores (BenchmarkBusyWorkers): a busy worker holds about 5.5 KB,
+// heap and stack; 65,536 start in about 0.2 s, and 2^20 in 21 s.
 func Workers(n int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if n < 1 || n > maxWorkers {

@@ -553,6 +553,42 @@ func TestShutdownTimesOut(t *testing.T) {
 	})
 }
 
+// Workers start as attempts fall due, not with the scheduler: a scheduler
+// with 65,536 workers starts one goroutine, and a burst of ten jobs starts
+// ten workers, which stay, idle, until Close.
+func TestWorkersStartWithWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := bubbleGoroutines()
+		s := newSched(t, backoff.Workers(1<<16))
+		if got := bubbleGoroutines() - base; got != 1 {
+			t.Fatalf("%d goroutines after NewScheduler(Workers(65536)), want the owner alone", got)
+		}
+		release := make(chan struct{})
+		var hs []*backoff.Handle[int]
+		for range 10 {
+			hs = append(hs, mustSubmit(t, s, func(context.Context) (int, error) { <-release; return 1, nil }))
+		}
+		synctest.Wait()
+		if got := bubbleGoroutines() - base; got != 1+10 {
+			t.Fatalf("%d goroutines with 10 attempts running, want the owner and 10 workers", got)
+		}
+		close(release)
+		for _, h := range hs {
+			expectResult(t, h, 1, backoff.ReasonNone, 0)
+		}
+		synctest.Wait()
+		if got := bubbleGoroutines() - base; got != 1+10 {
+			t.Fatalf("%d goroutines once idle, want the owner and 10 idle workers", got)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := bubbleGoroutines() - base; got != 0 {
+			t.Fatalf("%d goroutines after Close", got)
+		}
+	})
+}
+
 // 9. Refused submissions.
 
 // A submission that MaxPending refuses leaves nothing behind: its key is

@@ -44,7 +44,7 @@ func buildBaseline(rev string) (exe string, cleanup func(), err error) {
 	}
 	archive := exec.Command("bash", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "archive", root, rev, lib)
 	if out, err := archive.CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("git archive %s: %v: %s", rev, err, out)
+		return "", nil, fmt.Errorf("git archive %s: %w: %s", rev, err, out)
 	}
 	files, err := filepath.Glob(filepath.Join(root, "bench", "*.go"))
 	if err != nil {
@@ -67,7 +67,7 @@ func buildBaseline(rev string) (exe string, cleanup func(), err error) {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = mod
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", nil, fmt.Errorf("go %s: %v: %s", strings.Join(args, " "), err, out)
+			return "", nil, fmt.Errorf("go %s: %w: %s", strings.Join(args, " "), err, out)
 		}
 	}
 	return exe, cleanup, nil

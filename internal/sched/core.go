@@ -82,7 +82,7 @@ var ErrStopped = errors.New("sched: stopped")
 func (c *Core) Submit(ctx context.Context, j Job) error {
 	c.gauges.Pending.Add(1)
 	for {
-		ok, full := c.in.submit(j, ctx)
+		ok, full := c.in.submit(ctx, j)
 		switch {
 		case ok:
 			return nil

@@ -81,7 +81,7 @@ func spent[S ~[]E, E any](s S) S {
 // submit hands j to the owner and reports true, or reports false when the
 // scheduler no longer takes jobs, or returns a channel to wait on when the
 // inbox is full.
-func (in *inbox) submit(j Job, ctx context.Context) (ok bool, full <-chan struct{}) {
+func (in *inbox) submit(ctx context.Context, j Job) (ok bool, full <-chan struct{}) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	switch {
