@@ -75,7 +75,10 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 	select {
 	case ch <- ev:
 		return
-	case <-o.discard:
+	default:
+	}
+	select {
+	case <-o.discard: // Close: no new backlog
 		o.stats.discarded.Add(1)
 		return
 	default:
