@@ -15,7 +15,7 @@ const eventBuffer = 16
 // zero Handle reports an ended job that never was: ID 0, a closed Events
 // channel, a Result error, a Cancel that does nothing.
 type Handle[T any] struct {
-	x jobExtra // the job's key, group, name and context
+	x jobExtra[T] // the job's context, and its key, group and name
 	j *job[T]
 
 	mu     sync.Mutex

@@ -21,23 +21,27 @@ type job[T any] struct {
 	pol     *Policy[T]
 	op      func(context.Context) (T, error)
 	out     chan<- Event[T] // SubmitTo's results channel
-	x       *jobExtra       // nil for a SubmitTo job with no key, group or name of its own
+	x       *jobExtra[T]    // nil for a SubmitTo job with no key, group or name of its own
 	last    T               // not last: a zero-size final field would be padded
 	lastErr error
 }
 
 // jobExtra is what only some jobs need: a Handle, a key, a group or a
 // name of their own. A Submit job's is part of its Handle.
-type jobExtra struct {
-	ctl    jobCtl // the op's context, when the job can be stopped on its own
-	hasCtl bool   // a Handle or a key
-	hasKey bool
+type jobExtra[T any] struct {
+	ctl    jobCtl      // the op's context, when the job can be stopped on its own
+	hasCtl bool        // a Handle or a key
 	trig   atomic.Bool // a Trigger came and no attempt has started since
-	key    string
-	group  string
-	name   string
-	handle any         // the *Handle[T] of a Submit job
+	ids    *jobIDs     // the job's own key, group and name; nil when it has none
+	handle *Handle[T]  // a Submit job's
 	core   *sched.Core // for Cancel and Trigger
+}
+
+// jobIDs are what a job was given of Key, Group and Name; it is allocated
+// with the record that points to it.
+type jobIDs struct {
+	key, group, name          string
+	hasKey, hasGroup, hasName bool
 }
 
 // Base.Flags bits.
@@ -51,24 +55,31 @@ func (j *job[T]) Canceled() bool { return j.x != nil && j.x.hasCtl && j.x.ctl.wa
 func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.trig.Swap(false) }
 
 func (j *job[T]) Group() string {
-	if j.x != nil {
-		return j.x.group
+	if id := j.ids(); id != nil && id.hasGroup {
+		return id.group
 	}
 	return j.pol.cfg.group
 }
 
 func (j *job[T]) key() string {
-	if j.x != nil {
-		return j.x.key
+	if id := j.ids(); id != nil {
+		return id.key
 	}
 	return ""
 }
 
 func (j *job[T]) name() string {
-	if j.x != nil {
-		return j.x.name
+	if id := j.ids(); id != nil && id.hasName {
+		return id.name
 	}
 	return j.pol.cfg.name
+}
+
+func (j *job[T]) ids() *jobIDs {
+	if j.x == nil {
+		return nil
+	}
+	return j.x.ids
 }
 
 // cancel is Handle.Cancel and Scheduler.Cancel.
@@ -213,8 +224,8 @@ func (j *job[T]) exited(rt *runEnv) {
 // publishes the event. The owner takes the job back after that.
 func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
 	j.Flags |= flagEnding
-	if j.x != nil && j.x.hasKey {
-		rt.keys.remove(j.x.key, j)
+	if id := j.ids(); id != nil && id.hasKey {
+		rt.keys.remove(id.key, j)
 	}
 	rt.pending.release()
 	st := j.step(rt)
@@ -254,6 +265,5 @@ func (j *job[T]) handle() *Handle[T] {
 	if j.x == nil {
 		return nil
 	}
-	h, _ := j.x.handle.(*Handle[T])
-	return h
+	return j.x.handle
 }

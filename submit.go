@@ -31,9 +31,20 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	if err != nil {
 		return nil, err
 	}
-	h := &Handle[T]{j: j}
-	h.x.handle, h.x.hasCtl = h, true
-	j.x = s.extra(&h.x, &j.pol.cfg, &jo)
+	var h *Handle[T]
+	if jo.hasIDs() {
+		hi := &struct {
+			h   Handle[T]
+			ids jobIDs
+		}{}
+		h = &hi.h
+		h.x.ids = &hi.ids
+	} else {
+		h = &Handle[T]{}
+	}
+	h.j = j
+	h.x.handle = h
+	j.x = extra(s, &h.x, &jo)
 	if jo.subscribe {
 		h.events = make(chan Event[T], eventBuffer)
 	}
@@ -66,9 +77,13 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 		return 0, errors.New("backoff: SubmitTo: Subscribe is for Submit: a SubmitTo job has no Handle")
 	}
 	j.out = results
-	if jo.hasKey || jo.hasGroup || jo.hasName {
-		x := &jobExtra{hasCtl: jo.hasKey}
-		j.x = s.extra(x, &j.pol.cfg, &jo)
+	if jo.hasIDs() {
+		xi := &struct {
+			x   jobExtra[T]
+			ids jobIDs
+		}{}
+		xi.x.ids = &xi.ids
+		j.x = extra(s, &xi.x, &jo)
 	}
 	if err := s.enqueue(ctx, j, &jo); err != nil {
 		return 0, err
@@ -102,11 +117,13 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	return j, jo, nil
 }
 
-// extra fills x, a job's extra record, from the job's options.
-func (s *Scheduler) extra(x *jobExtra, p *config, jo *jobOpts) *jobExtra {
-	x.key, x.hasKey = jo.key, jo.hasKey
-	x.hasCtl = x.hasCtl || jo.hasKey
-	x.group, x.name = jo.groupOf(p), jo.nameOf(p)
+// extra fills x, a job's extra record, from the job's options: a Handle's
+// (x.handle is set) or a key makes the job stoppable on its own.
+func extra[T any](s *Scheduler, x *jobExtra[T], jo *jobOpts) *jobExtra[T] {
+	if id := x.ids; id != nil {
+		*id = jobIDs{key: jo.key, group: jo.group, name: jo.name, hasKey: jo.hasKey, hasGroup: jo.hasGroup, hasName: jo.hasName}
+	}
+	x.hasCtl = x.handle != nil || jo.hasKey
 	x.core = s.core
 	return x
 }

@@ -66,12 +66,11 @@ func (m *mail) clear() {
 }
 
 // spent empties a list whose items have been handled, for reuse. A list
-// longer than 64Ki items that was used to less than an eighth of its
-// capacity is halved: a burst's long list is given back over batches of
-// quiet, and kept while the burst lasts (regrowing it would copy it over
-// and over).
+// longer than 4096 items that was used to less than a quarter of its
+// capacity is halved, so that a burst's long list is given back over a
+// few batches of quiet.
 func spent[S ~[]E, E any](s S) S {
-	if c := cap(s); c > 1<<16 && len(s) < c/8 {
+	if c := cap(s); c > 4096 && len(s) < c/4 {
 		return make(S, 0, c/2)
 	}
 	clear(s)

@@ -25,8 +25,8 @@ type owner struct {
 	closing   bool // no new jobs will come: exit once all have ended
 	canceling bool // the rest are being cancelled
 
-	mail mail  // the inbox's last batch
-	back []Job // the pool's last hand-back batch
+	mail mail    // the inbox's last batch
+	back jobList // the pool's last hand-back batch
 }
 
 // run is the owner's loop: it keeps one timer armed for the earliest due
@@ -84,13 +84,15 @@ func (o *owner) run() {
 // found by the next popDue.
 func (o *owner) drain() {
 	o.in.take(&o.mail)
-	o.back = o.pool.takeBack(o.back)
+	o.pool.takeBack(&o.back)
 	now := o.cfg.Clock.Now()
 	for _, s := range o.mail.subs {
 		o.take(s, now)
 	}
-	for _, j := range o.back {
-		o.settle(j, now)
+	for _, b := range o.back.blocks {
+		for _, j := range b {
+			o.settle(j, now)
+		}
 	}
 	for _, j := range o.mail.wakes {
 		o.wake(j)
@@ -107,7 +109,7 @@ func (o *owner) drain() {
 	}
 	o.flushDue()
 	// Keep no ended job reachable from the lists until the next batch.
-	o.back = spent(o.back)
+	o.back.handled()
 	o.mail.clear()
 }
 

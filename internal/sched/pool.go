@@ -28,7 +28,7 @@ type pool struct {
 	idle    []*worker // parked workers; the last one parked goes first
 	started int
 	closed  bool
-	back    []Job // jobs handed back, for the owner
+	back    jobList // jobs handed back, for the owner
 
 	running atomic.Int64
 	workers sync.WaitGroup
@@ -65,10 +65,10 @@ func (p *pool) push(js []Job) {
 func (p *pool) next(w *worker, done Job) Job {
 	p.mu.Lock()
 	if done != nil {
-		if len(p.back) == 0 {
+		if p.back.empty() {
 			wakeUp(p.kick)
 		}
-		p.back = append(p.back, done)
+		p.back.add(done)
 	}
 	if j, ok := p.ready.pop(); ok {
 		p.mu.Unlock()
@@ -83,13 +83,11 @@ func (p *pool) next(w *worker, done Job) Job {
 	return <-w.next
 }
 
-// takeBack swaps the hand-back list with the owner's empty one.
-func (p *pool) takeBack(empty []Job) []Job {
+// takeBack swaps the hand-back list with the owner's handled one.
+func (p *pool) takeBack(l *jobList) {
 	p.mu.Lock()
-	back := p.back
-	p.back = empty
+	p.back, *l = *l, p.back
 	p.mu.Unlock()
-	return back
 }
 
 // queued returns the number of due jobs waiting for a worker.

@@ -1,0 +1,43 @@
+package sched
+
+// jobList is a list of jobs kept in blocks of a fixed size: adding to it
+// never copies what it holds, however long a burst makes it, and once it
+// is handled it keeps a few empty blocks for reuse and gives the rest
+// back. The workers' hand-back list is one.
+type jobList struct {
+	blocks [][]Job // full blocks, then the one being filled
+	spare  [][]Job // emptied blocks, at most listSpare
+}
+
+const (
+	listBlock = 256 // jobs in a block: 4 KB
+	listSpare = 8
+)
+
+func (l *jobList) add(j Job) {
+	n := len(l.blocks)
+	if n == 0 || len(l.blocks[n-1]) == listBlock {
+		var b []Job
+		if k := len(l.spare); k > 0 {
+			b, l.spare = l.spare[k-1], l.spare[:k-1]
+		} else {
+			b = make([]Job, 0, listBlock)
+		}
+		l.blocks = append(l.blocks, b)
+		n++
+	}
+	l.blocks[n-1] = append(l.blocks[n-1], j)
+}
+
+func (l *jobList) empty() bool { return len(l.blocks) == 0 }
+
+// handled empties the list once its jobs have been handled.
+func (l *jobList) handled() {
+	for _, b := range l.blocks {
+		clear(b)
+		if len(l.spare) < listSpare {
+			l.spare = append(l.spare, b[:0])
+		}
+	}
+	l.blocks = spent(l.blocks)
+}
