@@ -208,3 +208,41 @@ func TestGoexitInAStep(t *testing.T) {
 		}
 	})
 }
+
+// With a long queue, workers take batches; a batch held by a worker whose
+// op is slow is stolen by a worker that runs out of work, and the slow
+// worker's finished jobs are handed back with it: every other job ends
+// while the slow op runs.
+func TestBatchesAreStolen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var ended atomic.Int32
+		c := start(t, 2, func(j Job) {
+			if j.Group() == "slow" {
+				<-release
+			}
+			ended.Add(1)
+			j.base().Ended = true
+		})
+		defer stop(c)
+		const n = 200
+		for i := range n {
+			j := &testJob{}
+			if i == 3 { // in the first batch a worker takes
+				j.group = "slow"
+			}
+			if err := c.Submit(t.Context(), j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if got, pending := ended.Load(), c.Gauges().Pending.Load(); got != n-1 || pending != 1 || c.Ready() != 0 {
+			t.Fatalf("while the slow op runs: %d ended, %d pending, %d ready; want %d, 1, 0", got, pending, c.Ready(), n-1)
+		}
+		close(release)
+		synctest.Wait()
+		if pending := c.Gauges().Pending.Load(); pending != 0 {
+			t.Fatalf("%d pending after the slow op returned", pending)
+		}
+	})
+}

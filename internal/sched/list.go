@@ -11,7 +11,7 @@ type jobList struct {
 
 const (
 	listBlock = 256 // jobs in a block: 4 KB
-	listSpare = 8
+	listSpare = 64
 )
 
 func (l *jobList) add(j Job) {

@@ -15,72 +15,215 @@ import (
 //
 // A worker takes one job at a time and hands each back as soon as its
 // attempt has run, in the same critical section in which it takes the
-// next: one lock per attempt, and no due job waits behind a slow op while
-// a worker is free.
+// next: one lock of the pool per attempt. When the queue is so long that
+// every worker has a batch's worth of jobs waiting (the scheduler is
+// overloaded), a worker takes a batch at once, and works through it, and
+// hands its jobs back, under a lock of its own, so that the workers do
+// not queue for the pool's. A worker about to go idle first steals from
+// another's batch: no due job waits behind a slow op while a worker is
+// free. A job that holds its concurrency group's slot is handed back at
+// once.
 type pool struct {
 	run    func(Job)
 	exited func(Job)
 	kick   chan struct{} // the owner's
 	max    int
 
-	mu      sync.Mutex
-	ready   ring      // due jobs no worker has taken, in the order they fell due
-	idle    []*worker // parked workers; the last one parked goes first
-	started int
-	closed  bool
-	back    jobList // jobs handed back, for the owner
+	mu       sync.Mutex // guards the fields below; taken before a worker's own
+	ready    ring       // due jobs no worker has taken, in the order they fell due
+	idle     []*worker  // parked workers; the last one parked goes first
+	batching []*worker  // workers that may hold unstarted jobs, to steal from
+	started  int
+	closed   bool
+	back     jobList // jobs handed back, for the owner
 
+	batched atomic.Int64 // jobs in workers' batches, not started yet
 	running atomic.Int64
 	workers sync.WaitGroup
+
+	wake []handoff // the owner's, for push
 }
 
 type worker struct {
 	next chan Job // capacity 1: a job, or nil when the pool closes
+
+	mu     sync.Mutex // guards the fields below: the worker's and thieves'
+	batch  []Job      // batch[head:] are taken from the queue and not started
+	head   int
+	done   []Job // run and not handed back yet
+	listed bool  // in pool.batching; guarded by pool.mu
 }
 
+// batchSize is the most jobs a worker takes at once from a long queue.
+const batchSize = 8
+
 // push hands due jobs to idle workers, to new ones while there may be
-// more, and queues the rest. Called by the owner.
+// more, and queues the rest. Called by the owner. Idle workers are woken
+// after the lock is released: waking a goroutine may make a system call.
 func (p *pool) push(js []Job) {
+	wake := p.wake[:0]
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, j := range js {
 		switch n := len(p.idle); {
 		case n > 0:
 			w := p.idle[n-1]
 			p.idle[n-1] = nil
 			p.idle = p.idle[:n-1]
-			w.next <- j // a parked worker's channel is empty
+			wake = append(wake, handoff{w, j})
 		case p.started < p.max:
 			p.started++
 			p.workers.Add(1)
-			go serve(p, &worker{next: make(chan Job, 1)}, j)
+			wake = append(wake, handoff{nil, j})
 		default:
 			p.ready.push(j)
 		}
 	}
+	p.mu.Unlock()
+	for i, h := range wake {
+		if h.w != nil {
+			h.w.next <- h.j // a parked worker's channel is empty
+		} else {
+			go serve(p, &worker{next: make(chan Job, 1)}, h.j)
+		}
+		wake[i] = handoff{}
+	}
+	p.wake = wake[:0]
+}
+
+// handoff is a due job for an idle worker, or for a new one (w == nil).
+type handoff struct {
+	w *worker
+	j Job
 }
 
 // next hands back done, if not nil, and returns the worker's next job,
-// parking until there is one; nil when the pool has closed.
+// parking until there is one; nil when the pool has closed. A job from
+// the worker's batch needs only the worker's lock.
 func (p *pool) next(w *worker, done Job) Job {
-	p.mu.Lock()
+	w.mu.Lock()
 	if done != nil {
-		if p.back.empty() {
-			wakeUp(p.kick)
-		}
-		p.back.add(done)
+		w.done = append(w.done, done)
 	}
-	if j, ok := p.ready.pop(); ok {
-		p.mu.Unlock()
+	if w.head < len(w.batch) && (done == nil || !done.base().slot) {
+		j := w.pop(p)
+		w.mu.Unlock()
 		return j
 	}
-	if p.closed {
+	w.mu.Unlock()
+
+	p.mu.Lock()
+	w.mu.Lock()
+	p.handBack(w)
+	j := w.pop(p)
+	if j == nil {
+		j = p.take(w)
+	}
+	w.mu.Unlock()
+	if j == nil && !p.closed {
+		j = p.steal(w)
+	}
+	if j != nil || p.closed {
 		p.mu.Unlock()
-		return nil
+		return j
 	}
 	p.idle = append(p.idle, w)
 	p.mu.Unlock()
 	return <-w.next
+}
+
+// handBack moves a worker's done jobs to the owner's list; p.mu and w.mu
+// are held.
+func (p *pool) handBack(w *worker) {
+	if len(w.done) == 0 {
+		return
+	}
+	if p.back.empty() {
+		wakeUp(p.kick)
+	}
+	for i, j := range w.done {
+		p.back.add(j)
+		w.done[i] = nil
+	}
+	w.done = w.done[:0]
+}
+
+// pop starts the next job of a worker's batch, or returns nil; w.mu is
+// held.
+func (w *worker) pop(p *pool) Job {
+	if w.head == len(w.batch) {
+		return nil
+	}
+	j := w.batch[w.head]
+	w.batch[w.head] = nil
+	w.head++
+	if w.head == len(w.batch) {
+		w.batch, w.head = w.batch[:0], 0
+	}
+	p.batched.Add(-1)
+	return j
+}
+
+// take returns the next queued job, and when the queue is long fills the
+// worker's batch too; p.mu and w.mu are held, and the batch is empty.
+func (p *pool) take(w *worker) Job {
+	j, ok := p.ready.pop()
+	if !ok {
+		return nil
+	}
+	if p.ready.n >= 2*batchSize*p.started {
+		for range batchSize - 1 {
+			x, _ := p.ready.pop()
+			w.batch = append(w.batch, x)
+		}
+		p.batched.Add(batchSize - 1)
+		if !w.listed {
+			w.listed = true
+			p.batching = append(p.batching, w)
+		}
+	}
+	return j
+}
+
+// steal takes half of the unstarted jobs of another worker's batch, the
+// first to run now and the rest as the thief's batch, and hands back that
+// worker's done jobs; p.mu is held. Workers found with nothing to steal
+// leave the list.
+func (p *pool) steal(w *worker) Job {
+	for n := len(p.batching); n > 0; n = len(p.batching) {
+		v := p.batching[n-1]
+		if v == w {
+			// w's own batch is empty: it leaves the list too.
+			p.batching[n-1], p.batching = nil, p.batching[:n-1]
+			w.listed = false
+			continue
+		}
+		v.mu.Lock()
+		p.handBack(v)
+		k := (len(v.batch) - v.head + 1) / 2
+		if k == 0 {
+			v.mu.Unlock()
+			p.batching[n-1], p.batching = nil, p.batching[:n-1]
+			v.listed = false
+			continue
+		}
+		stolen := v.batch[v.head : v.head+k]
+		w.mu.Lock()
+		w.batch = append(w.batch, stolen...)
+		j := w.pop(p)
+		if len(w.batch) > w.head && !w.listed {
+			w.listed = true
+			p.batching = append(p.batching, w)
+		}
+		w.mu.Unlock()
+		clear(stolen)
+		v.head += k
+		if v.head == len(v.batch) {
+			v.batch, v.head = v.batch[:0], 0
+		}
+		v.mu.Unlock()
+		return j
+	}
+	return nil
 }
 
 // takeBack swaps the hand-back list with the owner's handled one.
@@ -90,11 +233,12 @@ func (p *pool) takeBack(l *jobList) {
 	p.mu.Unlock()
 }
 
-// queued returns the number of due jobs waiting for a worker.
+// queued returns the number of due jobs waiting for a worker: queued, or
+// in a worker's batch.
 func (p *pool) queued() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.ready.n
+	return p.ready.n + int(p.batched.Load())
 }
 
 // close stops the workers once they are done and waits for them. Called
@@ -173,37 +317,4 @@ func OnWorker() bool {
 			return false
 		}
 	}
-}
-
-// ring is a growable FIFO of jobs.
-type ring struct {
-	buf  []Job
-	head int
-	n    int
-}
-
-func (r *ring) push(j Job) {
-	if r.n == len(r.buf) {
-		grown := make([]Job, max(64, 2*len(r.buf)))
-		for i := range r.n {
-			grown[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = grown, 0
-	}
-	r.buf[(r.head+r.n)%len(r.buf)] = j
-	r.n++
-}
-
-func (r *ring) pop() (Job, bool) {
-	if r.n == 0 {
-		return nil, false
-	}
-	j := r.buf[r.head]
-	r.buf[r.head] = nil
-	r.head = (r.head + 1) % len(r.buf)
-	r.n--
-	if r.n == 0 && len(r.buf) > 1024 {
-		r.buf, r.head = nil, 0 // a burst's buffer is not kept for ever
-	}
-	return j, true
 }
