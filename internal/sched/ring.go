@@ -13,14 +13,6 @@ func (r *ring) push(j Job) {
 	r.n++
 }
 
-// pushFront puts j first.
-func (r *ring) pushFront(j Job) {
-	r.grow()
-	r.head = (r.head - 1 + len(r.buf)) % len(r.buf)
-	r.buf[r.head] = j
-	r.n++
-}
-
 // grow makes room for one more job.
 func (r *ring) grow() {
 	if r.n < len(r.buf) {
