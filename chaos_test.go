@@ -1437,14 +1437,7 @@ func TestIdleWorkersKeepNoEndedJobs(t *testing.T) {
 			}
 		}()
 		synctest.Wait()
-		runtime.GC()
-		kept := 0
-		for _, w := range weaks {
-			if w.Value() != nil {
-				kept++
-			}
-		}
-		if kept != 0 {
+		if kept := reachable(weaks); kept != 0 {
 			t.Errorf("%d of %d ended jobs whose Handles were dropped are still reachable from the idle scheduler", kept, n)
 		}
 	})

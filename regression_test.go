@@ -177,16 +177,19 @@ func heldAndStopped(t *testing.T, s *backoff.Scheduler, n int, how string) (aliv
 		weaks[i] = weak.Make(h)
 		cancels[i]()
 	}
-	return func() int {
-		runtime.GC()
-		alive := 0
-		for _, w := range weaks {
-			if w.Value() != nil {
-				alive++
-			}
+	return func() int { return reachable(weaks) }
+}
+
+// reachable collects garbage and counts the values still reachable.
+func reachable[T any](ws []weak.Pointer[T]) int {
+	runtime.GC()
+	n := 0
+	for _, w := range ws {
+		if w.Value() != nil {
+			n++
 		}
-		return alive
 	}
+	return n
 }
 
 // A runtime.Goexit on a worker, from an op, a handler or an observer, ends
