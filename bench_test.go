@@ -13,6 +13,7 @@ package backoff_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -42,39 +43,83 @@ func newBenchPolicy(b *testing.B, opts ...backoff.Option) *backoff.Policy[struct
 	return p
 }
 
-// BenchmarkSubmitTo is the cost of one fan-in submission, through to the
-// owner goroutine: the jobs' first attempts are an hour away, so nothing
-// runs. ns/op is the inverse of the sustained submission rate.
-func BenchmarkSubmitTo(b *testing.B) {
-	s := newBenchScheduler(b)
-	defer s.Close()
-	pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
-	results := make(chan backoff.Event[struct{}], 1)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := backoff.SubmitTo(ctx, s, benchOp, results, pol); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+// benchPaths are the ways users submit: fan-in or a Handle, with a key
+// or not, subscribed to the Handle's events or not.
+var benchPaths = []struct {
+	name        string
+	handle, key bool
+	subscribe   bool
+}{
+	{name: "fanin"},
+	{name: "fanin+key", key: true},
+	{name: "handle", handle: true},
+	{name: "handle+key", handle: true, key: true},
+	{name: "handle+subscribe", handle: true, subscribe: true},
 }
 
-// BenchmarkSubmit is BenchmarkSubmitTo with a Handle per job.
-func BenchmarkSubmit(b *testing.B) {
-	s := newBenchScheduler(b)
-	defer s.Close()
-	pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := backoff.Submit(ctx, s, benchOp, pol); err != nil {
-			b.Fatal(err)
-		}
+// submitter submits jobs one path's way; its keys are made beforehand, so
+// that a job's cost is the library's (the key string itself aside).
+type submitter struct {
+	s       *backoff.Scheduler
+	pol     *backoff.Policy[struct{}]
+	results chan backoff.Event[struct{}]
+	handle  bool
+	opts    []backoff.Option
+	keys    []backoff.Option
+	n       int
+}
+
+func newSubmitter(b *testing.B, s *backoff.Scheduler, pol *backoff.Policy[struct{}], handle, key, subscribe bool, n int) *submitter {
+	b.Helper()
+	sub := &submitter{s: s, pol: pol, handle: handle, results: make(chan backoff.Event[struct{}], 1)}
+	sub.opts = []backoff.Option{pol}
+	if subscribe {
+		sub.opts = append(sub.opts, backoff.Subscribe())
 	}
-	b.StopTimer()
-	waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+	if key {
+		sub.keys = make([]backoff.Option, n)
+		for i := range sub.keys {
+			sub.keys[i] = backoff.Key(fmt.Sprint("job-", i))
+		}
+		sub.opts = append(sub.opts, nil)
+	}
+	return sub
+}
+
+func (sub *submitter) submit(b *testing.B) {
+	if sub.keys != nil {
+		sub.opts[len(sub.opts)-1] = sub.keys[sub.n%len(sub.keys)]
+	}
+	sub.n++
+	var err error
+	if sub.handle {
+		_, err = backoff.Submit(context.Background(), sub.s, benchOp, sub.opts...)
+	} else {
+		_, err = backoff.SubmitTo(context.Background(), sub.s, benchOp, sub.results, sub.opts...)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSubmit is the cost of one submission, through to the owner
+// goroutine, on each path: the jobs' first attempts are an hour away, so
+// nothing runs. ns/op is the inverse of the sustained submission rate.
+func BenchmarkSubmit(b *testing.B) {
+	for _, p := range benchPaths {
+		b.Run(p.name, func(b *testing.B) {
+			s := newBenchScheduler(b)
+			defer s.Close()
+			pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
+			sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, 1<<20)
+			b.ReportAllocs()
+			for b.Loop() {
+				sub.submit(b)
+			}
+			b.StopTimer()
+			waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+		})
+	}
 }
 
 // BenchmarkAttempt is one retry attempt through the scheduler in steady
@@ -119,33 +164,36 @@ func BenchmarkAttempt(b *testing.B) {
 }
 
 // BenchmarkHoldBytesPerJob reports "B/job": the live heap and stack per
-// pending fan-in job after GC, for jobs whose first attempt failed and
-// whose next attempt is an hour away.
+// pending job after GC, on each path, for jobs whose first attempt failed
+// and whose next attempt is an hour away; and "ns/job", the time until all
+// are pending. Keys are made beforehand: "B/job" leaves out the key
+// strings' own bytes.
 func BenchmarkHoldBytesPerJob(b *testing.B) {
 	const jobs = 100000
-	pol := newBenchPolicy(b, backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
-	ctx := context.Background()
-	var perJob float64
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		s := newBenchScheduler(b)
-		results := make(chan backoff.Event[struct{}], 1)
-		base := liveBytes()
-		b.StartTimer()
-		for range jobs {
-			if _, err := backoff.SubmitTo(ctx, s, benchOp, results, pol); err != nil {
-				b.Fatal(err)
+	for _, p := range benchPaths {
+		b.Run(p.name, func(b *testing.B) {
+			pol := newBenchPolicy(b, backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
+			var perJob float64
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				s := newBenchScheduler(b)
+				sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, jobs)
+				base := liveBytes()
+				b.StartTimer()
+				for range jobs {
+					sub.submit(b)
+				}
+				waitFor(b, func() bool { return s.Stats().Waiting == jobs })
+				b.StopTimer()
+				perJob = float64(liveBytes()-base) / jobs
+				s.Close()
+				b.StartTimer()
 			}
-		}
-		waitFor(b, func() bool { return s.Stats().Waiting == jobs })
-		b.StopTimer()
-		perJob = float64(liveBytes()-base) / jobs
-		s.Close()
-		b.StartTimer()
+			b.ReportMetric(perJob, "B/job")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*jobs), "ns/job")
+		})
 	}
-	b.ReportMetric(perJob, "B/job")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*jobs), "ns/job")
 }
 
 func liveBytes() int64 {

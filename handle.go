@@ -3,7 +3,8 @@ package backoff
 import (
 	"context"
 	"errors"
-	"sync"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // eventBuffer is the capacity of a Handle's events channel. One slot is
@@ -15,12 +16,12 @@ const eventBuffer = 16
 // zero Handle reports an ended job that never was: ID 0, a closed Events
 // channel, a Result error, a Cancel that does nothing.
 type Handle[T any] struct {
-	x jobExtra[T] // the job's context, and its key, group and name
-	j *job[T]
+	x    jobExtra[T] // the job's context, and its key, group and name
+	j    *job[T]
+	core *sched.Core
 
-	mu     sync.Mutex
+	// Guarded by x.ctl.mu.
 	final  *Event[T] // set at the end; kept out of line while the job lives
-	err    error
 	done   chan struct{}
 	events chan Event[T]
 }
@@ -45,8 +46,8 @@ func (h *Handle[T]) Events() <-chan Event[T] {
 		close(c)
 		return c
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.x.ctl.mu.Lock()
+	defer h.x.ctl.mu.Unlock()
 	if h.events == nil {
 		h.events = make(chan Event[T], eventBuffer)
 		if h.final != nil {
@@ -69,21 +70,21 @@ func (h *Handle[T]) Result(ctx context.Context) (T, error) {
 	if ctx == nil {
 		return zero, errors.New("backoff: Handle.Result: ctx is nil")
 	}
-	h.mu.Lock()
+	h.x.ctl.mu.Lock()
 	if h.final != nil {
-		defer h.mu.Unlock()
-		return h.final.Value, h.err
+		defer h.x.ctl.mu.Unlock()
+		return h.outcome()
 	}
 	if h.done == nil {
 		h.done = make(chan struct{})
 	}
 	done := h.done
-	h.mu.Unlock()
+	h.x.ctl.mu.Unlock()
 	select {
 	case <-done:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.final.Value, h.err
+		h.x.ctl.mu.Lock()
+		defer h.x.ctl.mu.Unlock()
+		return h.outcome()
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
@@ -98,13 +99,22 @@ func (h *Handle[T]) Cancel() {
 		return
 	}
 	h.j.cancel()
+	h.core.Wake(h.j)
+}
+
+// outcome is Result's answer once the job has ended; h.x.ctl.mu is held.
+func (h *Handle[T]) outcome() (T, error) {
+	if h.final.Kind == EventGiveUp && !h.j.pol.cfg.quietGiveup {
+		return h.final.Value, h.final.Err
+	}
+	return h.final.Value, nil
 }
 
 // progress publishes a backoff event if someone listens, keeping one slot
 // free for the terminal event.
 func (h *Handle[T]) progress(ev Event[T], st *counters) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.x.ctl.mu.Lock()
+	defer h.x.ctl.mu.Unlock()
 	if h.events == nil {
 		return
 	}
@@ -115,10 +125,10 @@ func (h *Handle[T]) progress(ev Event[T], st *counters) {
 	st.dropped.Add(1)
 }
 
-func (h *Handle[T]) complete(ev Event[T], err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.final, h.err = &ev, err
+func (h *Handle[T]) complete(ev Event[T]) {
+	h.x.ctl.mu.Lock()
+	defer h.x.ctl.mu.Unlock()
+	h.final = &ev
 	if h.events != nil {
 		h.events <- ev
 		close(h.events)

@@ -27,21 +27,23 @@ type job[T any] struct {
 }
 
 // jobExtra is what only some jobs need: a Handle, a key, a group or a
-// name of their own. A Submit job's is part of its Handle.
+// name of their own. A Submit job's is part of its Handle; a keyed SubmitTo
+// job's is 80 bytes.
 type jobExtra[T any] struct {
-	ctl    jobCtl      // the op's context, when the job can be stopped on its own
-	hasCtl bool        // a Handle or a key
+	ctl    jobCtl // the op's context, when the job can be stopped on its own
+	hasCtl bool   // a Handle or a key
+	hasKey bool
 	trig   atomic.Bool // a Trigger came and no attempt has started since
-	ids    *jobIDs     // the job's own key, group and name; nil when it has none
-	handle *Handle[T]  // a Submit job's
-	core   *sched.Core // for Cancel and Trigger
+	key    string
+	names  *jobNames  // the job's own group and name; nil when it has none
+	handle *Handle[T] // a Submit job's
 }
 
-// jobIDs are what a job was given of Key, Group and Name; it is allocated
-// with the record that points to it.
-type jobIDs struct {
-	key, group, name          string
-	hasKey, hasGroup, hasName bool
+// jobNames are the Group and Name a job was given of its own; they are
+// allocated with the record that points to them.
+type jobNames struct {
+	group, name       string
+	hasGroup, hasName bool
 }
 
 // Base.Flags bits.
@@ -55,44 +57,37 @@ func (j *job[T]) Canceled() bool { return j.x != nil && j.x.hasCtl && j.x.ctl.wa
 func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.trig.Swap(false) }
 
 func (j *job[T]) Group() string {
-	if id := j.ids(); id != nil && id.hasGroup {
-		return id.group
+	if n := j.names(); n != nil && n.hasGroup {
+		return n.group
 	}
 	return j.pol.cfg.group
 }
 
 func (j *job[T]) key() string {
-	if id := j.ids(); id != nil {
-		return id.key
+	if j.x != nil {
+		return j.x.key
 	}
 	return ""
 }
 
 func (j *job[T]) name() string {
-	if id := j.ids(); id != nil && id.hasName {
-		return id.name
+	if n := j.names(); n != nil && n.hasName {
+		return n.name
 	}
 	return j.pol.cfg.name
 }
 
-func (j *job[T]) ids() *jobIDs {
+func (j *job[T]) names() *jobNames {
 	if j.x == nil {
 		return nil
 	}
-	return j.x.ids
+	return j.x.names
 }
 
-// cancel is Handle.Cancel and Scheduler.Cancel.
-func (j *job[T]) cancel() {
-	j.x.ctl.stop()
-	j.x.core.Wake(j)
-}
-
-// trigger is Scheduler.Trigger.
-func (j *job[T]) trigger() {
-	j.x.trig.Store(true)
-	j.x.core.Wake(j)
-}
+// cancel and trigger are Cancel's and Trigger's part on the job; the
+// caller then wakes the owner for it.
+func (j *job[T]) cancel()  { j.x.ctl.stop() }
+func (j *job[T]) trigger() { j.x.trig.Store(true) }
 
 // ctx is the context the job's op runs under.
 func (j *job[T]) ctx() context.Context {
@@ -160,7 +155,7 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 		j.x.trig.Store(false) // this attempt answers any Trigger so far
 		if j.x.hasCtl {
 			ctl = &j.x.ctl
-			ctl.attach(j.Context())
+			ctl.attach()
 		}
 	}
 	j.Tries++
@@ -224,13 +219,13 @@ func (j *job[T]) exited(rt *runEnv) {
 // publishes the event. The owner takes the job back after that.
 func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
 	j.Flags |= flagEnding
-	if id := j.ids(); id != nil && id.hasKey {
-		rt.keys.remove(id.key, j)
+	if j.x != nil && j.x.hasKey {
+		rt.keys.remove(j.x.key, j)
 	}
 	rt.pending.release()
 	st := j.step(rt)
 	ev := Event[T]{ID: j.id, Key: st.key, Tries: int(j.Tries), Elapsed: elapsed, Value: j.last}
-	result := st.terminal(&ev, reason, last, cause)
+	st.terminal(&ev, reason, last, cause) // a Handle's Result derives its error from ev
 	rt.stats.ended(reason)
 	published := false
 	defer func() {
@@ -238,20 +233,20 @@ func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.
 			// runtime.Goexit in a callback: counted as a panic there, and
 			// the job's outcome stands.
 			rt.env.panicked()
-			j.publish(rt, ev, result)
+			j.publish(rt, ev)
 		}
 	}()
 	st.ending(&ev, last)
-	j.publish(rt, ev, result)
+	j.publish(rt, ev)
 	published = true
 }
 
 // publish delivers the terminal event and marks the job ended.
-func (j *job[T]) publish(rt *runEnv, ev Event[T], result error) {
+func (j *job[T]) publish(rt *runEnv, ev Event[T]) {
 	if j.out != nil {
 		deliver(rt.out, j.out, ev)
 	} else if h := j.handle(); h != nil {
-		h.complete(ev, result)
+		h.complete(ev)
 	}
 	if j.x != nil && j.x.hasCtl {
 		j.x.ctl.release()

@@ -6,16 +6,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // jobCtl is the context of a job that can be stopped on its own (it has a
 // Handle or a Key): the context it was submitted under, plus the job's own
-// Cancel. It is part of the job's extra record and costs nothing more
-// until an op asks for Done: only then does it make a channel and watch
-// its parent, for as long as an attempt runs. context.WithCancel on it (an
-// op deriving contexts) uses its AfterFunc method, so no goroutine is
-// started for that either. The checks made on every attempt (Err,
-// Deadline, Value, whether Cancel was called) take no lock.
+// Cancel. It is part of the job's extra record, 32 bytes, and costs
+// nothing more until an op asks for Done or derives a context: only then
+// does it make its channel and watch its parent, for as long as an attempt
+// runs. context.WithCancel on it uses its AfterFunc method, so no
+// goroutine is started for that either. The checks made on every attempt
+// (Err, Deadline, Value, whether Cancel was called) take no lock.
 //
 // Between attempts it does not watch its parent: a parent that ends then
 // ends the job, which ends this context (release). So a scheduler that
@@ -25,71 +27,84 @@ import (
 // Limitation: context.Cause on it reports its parent's cause, not the
 // job's Cancel.
 type jobCtl struct {
-	// parent is the job's context group's context: set by the worker of
-	// the job's first attempt, before its op runs, and never changed.
-	parent context.Context
-	state  atomic.Uint32 // ctlEnded, ctlCanceled, ctlWaited, ctlWatching
+	// job is the record of the job: its context group's context is the
+	// parent, set when the owner takes the job in, before any attempt.
+	job   *sched.Base
+	state atomic.Uint32 // ctlEnded, ctlCanceled, ctlByParent, ctlWaited, ctlWatching
 
-	mu      sync.Mutex // guards the rest
-	err     error
+	// mu guards w and the changes of state; a Handle's own fields too.
+	mu sync.Mutex
+	w  *ctlWaiters
+}
+
+// parent is the context the job was submitted under, plus the
+// scheduler's close; nil before the owner took the job in.
+func (c *jobCtl) parent() context.Context { return c.job.Context() }
+
+// ctlWaiters is what a jobCtl keeps once someone waits on it.
+type ctlWaiters struct {
 	done    chan struct{}
 	unwatch func() bool // stops the watch of parent
 	funcs   []*ctlFunc
 }
 
 const (
-	ctlEnded    = 1 << iota // err is set
-	ctlCanceled             // ended by Cancel, not by its parent or the job's end
-	ctlWaited               // someone called Done or AfterFunc: attempts watch the parent
-	ctlWatching             // a watch of parent is set
+	ctlEnded    = 1 << iota
+	ctlCanceled // ended by Cancel
+	ctlByParent // ended because its parent did: Err is the parent's
+	ctlWaited   // someone called Done or AfterFunc: attempts watch the parent
+	ctlWatching // a watch of parent is set
 )
 
 type ctlFunc struct{ f func() }
 
 // stop is Cancel.
-func (c *jobCtl) stop() { c.end(context.Canceled, true) }
+func (c *jobCtl) stop() { c.end(ctlCanceled) }
 
 // release ends the context when the job has ended.
-func (c *jobCtl) release() { c.end(context.Canceled, false) }
+func (c *jobCtl) release() { c.end(0) }
 
-func (c *jobCtl) end(err error, canceled bool) {
+func (c *jobCtl) end(why uint32) {
 	c.mu.Lock()
-	if c.err != nil {
+	s := c.state.Load()
+	if s&ctlEnded != 0 {
 		c.mu.Unlock()
 		return
 	}
-	c.err = err
-	bits := uint32(ctlEnded)
-	if canceled {
-		bits |= ctlCanceled
+	c.state.Store(s&^ctlWatching | ctlEnded | why)
+	var w ctlWaiters
+	if c.w != nil {
+		w = *c.w
+		if w.done != nil {
+			close(w.done)
+		}
+		c.w.funcs, c.w.unwatch = nil, nil
 	}
-	c.state.Store(c.state.Load()&^ctlWatching | bits)
-	if c.done != nil {
-		close(c.done)
-	}
-	funcs, unwatch := c.funcs, c.unwatch
-	c.funcs, c.unwatch = nil, nil
 	c.mu.Unlock()
-	if unwatch != nil {
-		unwatch()
+	if w.unwatch != nil {
+		w.unwatch()
 	}
-	for _, f := range funcs {
+	for _, f := range w.funcs {
 		go f.f()
 	}
 }
 
-// attach is called by a worker as an attempt starts, with the job's
-// context group's context; while the attempt runs it watches that parent,
-// if someone waits on this context.
-func (c *jobCtl) attach(parent context.Context) {
-	if c.parent == nil {
-		c.parent = parent
+// waiters returns c.w, made on first use; c.mu is held.
+func (c *jobCtl) waiters() *ctlWaiters {
+	if c.w == nil {
+		c.w = &ctlWaiters{}
 	}
+	return c.w
+}
+
+// attach is called by a worker as an attempt starts: while the attempt
+// runs it watches the parent, if someone waits on this context.
+func (c *jobCtl) attach() {
 	if c.state.Load()&ctlWaited == 0 {
 		return
 	}
 	c.mu.Lock()
-	if c.err == nil {
+	if c.state.Load()&ctlEnded == 0 {
 		c.watchLocked()
 	}
 	c.mu.Unlock()
@@ -101,8 +116,8 @@ func (c *jobCtl) detach() {
 		return
 	}
 	c.mu.Lock()
-	unwatch := c.unwatch
-	c.unwatch = nil
+	unwatch := c.w.unwatch
+	c.w.unwatch = nil
 	c.state.And(^uint32(ctlWatching))
 	c.mu.Unlock()
 	if unwatch != nil {
@@ -112,9 +127,8 @@ func (c *jobCtl) detach() {
 
 // watchLocked ends c when its parent ends; c.mu is held.
 func (c *jobCtl) watchLocked() {
-	if c.unwatch == nil && c.parent != nil {
-		parent := c.parent
-		c.unwatch = context.AfterFunc(parent, func() { c.end(parent.Err(), false) })
+	if w, p := c.waiters(), c.parent(); w.unwatch == nil && p != nil {
+		w.unwatch = context.AfterFunc(p, func() { c.end(ctlByParent) })
 		c.state.Or(ctlWatching)
 	}
 }
@@ -123,53 +137,56 @@ func (c *jobCtl) wasCanceled() bool { return c.state.Load()&ctlCanceled != 0 }
 
 // Deadline is the parent's.
 func (c *jobCtl) Deadline() (time.Time, bool) {
-	if c.parent == nil {
-		return time.Time{}, false
+	if p := c.parent(); p != nil {
+		return p.Deadline()
 	}
-	return c.parent.Deadline()
+	return time.Time{}, false
 }
 
 // Value is the parent's: the submitted context's values.
 func (c *jobCtl) Value(key any) any {
-	if c.parent == nil {
-		return nil
+	if p := c.parent(); p != nil {
+		return p.Value(key)
 	}
-	return c.parent.Value(key)
+	return nil
 }
 
 // Done makes the channel on first use.
 func (c *jobCtl) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
-		c.state.Or(ctlWaited)
-		if c.err == nil && c.parent != nil && c.parent.Err() != nil {
-			c.err = c.parent.Err()
-			c.state.Or(ctlEnded)
+	w := c.waiters()
+	if w.done == nil {
+		w.done = make(chan struct{})
+		s := c.state.Load()
+		if p := c.parent(); s&ctlEnded == 0 && p != nil && p.Err() != nil {
+			s |= ctlEnded | ctlByParent
 		}
-		if c.err != nil {
-			close(c.done)
+		c.state.Store(s | ctlWaited)
+		if s&ctlEnded != 0 {
+			close(w.done)
 		} else {
 			c.watchLocked()
 		}
 	}
-	return c.done
+	return w.done
 }
 
 // Err reports the job's own end; else, while nobody watches the parent,
 // the parent's (while someone does, the parent's end reaches it through
 // the watch, and Done closes with it).
 func (c *jobCtl) Err() error {
-	switch s := c.state.Load(); {
+	s := c.state.Load()
+	switch p := c.parent(); {
+	case s&ctlByParent != 0:
+		return p.Err()
 	case s&ctlEnded != 0:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.err
-	case s&ctlWatching != 0, c.parent == nil:
+		return context.Canceled
+	case s&ctlWatching != 0, p == nil:
 		return nil
+	default:
+		return p.Err()
 	}
-	return c.parent.Err()
 }
 
 // AfterFunc lets the context package derive contexts from c without a
@@ -177,20 +194,21 @@ func (c *jobCtl) Err() error {
 func (c *jobCtl) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil {
+	if c.state.Load()&ctlEnded != 0 {
 		go f()
 		return func() bool { return false }
 	}
 	cf := &ctlFunc{f}
-	c.funcs = append(c.funcs, cf)
+	w := c.waiters()
+	w.funcs = append(w.funcs, cf)
 	c.state.Or(ctlWaited)
 	c.watchLocked()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for i, g := range c.funcs {
+		for i, g := range c.w.funcs {
 			if g == cf {
-				c.funcs = append(c.funcs[:i], c.funcs[i+1:]...)
+				c.w.funcs = append(c.w.funcs[:i], c.w.funcs[i+1:]...)
 				return true
 			}
 		}
@@ -206,8 +224,8 @@ func stopReason(ctx context.Context) (Reason, error) {
 		if c.wasCanceled() {
 			return ReasonCanceled, nil
 		}
-		if c.parent != nil {
-			ctx = c.parent
+		if p := c.parent(); p != nil {
+			ctx = p
 		}
 	}
 	cause := context.Cause(ctx)

@@ -3,6 +3,8 @@ package backoff
 import (
 	"fmt"
 	"sync"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // keyring holds the live jobs that have a key. Submit adds a job, the
@@ -16,6 +18,7 @@ type keyring struct {
 
 // keyedJob is a job that can be stopped and triggered by its key.
 type keyedJob interface {
+	sched.Job
 	cancel()
 	trigger()
 }

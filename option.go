@@ -187,8 +187,8 @@ func (j *jobOpts) delayOf(p *config) time.Duration {
 	return p.initialDelay
 }
 
-// hasIDs reports whether the job has a key, group or name of its own.
-func (j *jobOpts) hasIDs() bool { return j.hasKey || j.hasGroup || j.hasName }
+// hasNames reports whether the job has a group or a name of its own.
+func (j *jobOpts) hasNames() bool { return j.hasGroup || j.hasName }
 
 // forLoop checks that a call that runs its loop on the caller's goroutine
 // (Retry, Wrap, Attempts) got no scheduler-only option.

@@ -107,6 +107,7 @@ func (s *Scheduler) Cancel(key string) bool {
 		return false
 	}
 	j.cancel()
+	s.core.Wake(j)
 	return true
 }
 
@@ -125,6 +126,7 @@ func (s *Scheduler) Trigger(key string) bool {
 		return false
 	}
 	j.trigger()
+	s.core.Wake(j)
 	return true
 }
 

@@ -32,19 +32,19 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 		return nil, err
 	}
 	var h *Handle[T]
-	if jo.hasIDs() {
-		hi := &struct {
-			h   Handle[T]
-			ids jobIDs
+	if jo.hasNames() {
+		hn := &struct {
+			h Handle[T]
+			n jobNames
 		}{}
-		h = &hi.h
-		h.x.ids = &hi.ids
+		h = &hn.h
+		h.x.names = &hn.n
 	} else {
 		h = &Handle[T]{}
 	}
-	h.j = j
+	h.j, h.core = j, s.core
 	h.x.handle = h
-	j.x = extra(s, &h.x, &jo)
+	j.x = extra(j, &h.x, &jo)
 	if jo.subscribe {
 		h.events = make(chan Event[T], eventBuffer)
 	}
@@ -77,13 +77,16 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 		return 0, errors.New("backoff: SubmitTo: Subscribe is for Submit: a SubmitTo job has no Handle")
 	}
 	j.out = results
-	if jo.hasIDs() {
-		xi := &struct {
-			x   jobExtra[T]
-			ids jobIDs
+	switch {
+	case jo.hasNames():
+		xn := &struct {
+			x jobExtra[T]
+			n jobNames
 		}{}
-		xi.x.ids = &xi.ids
-		j.x = extra(s, &xi.x, &jo)
+		xn.x.names = &xn.n
+		j.x = extra(j, &xn.x, &jo)
+	case jo.hasKey:
+		j.x = extra(j, &jobExtra[T]{}, &jo)
 	}
 	if err := s.enqueue(ctx, j, &jo); err != nil {
 		return 0, err
@@ -119,12 +122,13 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 
 // extra fills x, a job's extra record, from the job's options: a Handle's
 // (x.handle is set) or a key makes the job stoppable on its own.
-func extra[T any](s *Scheduler, x *jobExtra[T], jo *jobOpts) *jobExtra[T] {
-	if id := x.ids; id != nil {
-		*id = jobIDs{key: jo.key, group: jo.group, name: jo.name, hasKey: jo.hasKey, hasGroup: jo.hasGroup, hasName: jo.hasName}
+func extra[T any](j *job[T], x *jobExtra[T], jo *jobOpts) *jobExtra[T] {
+	x.key, x.hasKey = jo.key, jo.hasKey
+	if n := x.names; n != nil {
+		*n = jobNames{group: jo.group, name: jo.name, hasGroup: jo.hasGroup, hasName: jo.hasName}
 	}
 	x.hasCtl = x.handle != nil || jo.hasKey
-	x.core = s.core
+	x.ctl.job = &j.Base
 	return x
 }
 

@@ -71,6 +71,11 @@ func (b *Base) Due() int64 { return b.at }
 func (b *Base) SetDue(at int64) { b.at = at }
 
 // Context is the context the job was submitted under, which also ends
-// when the scheduler closes. It is set before the job's first attempt and
-// never changes.
-func (b *Base) Context() context.Context { return b.g.ctx }
+// when the scheduler closes. It is set when the owner takes the job in,
+// before its first attempt, and never changes; nil before.
+func (b *Base) Context() context.Context {
+	if b.g == nil {
+		return nil
+	}
+	return b.g.ctx
+}
