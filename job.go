@@ -225,7 +225,7 @@ func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.
 	rt.pending.release()
 	st := j.step(rt)
 	ev := Event[T]{ID: j.id, Key: st.key, Tries: int(j.Tries), Elapsed: elapsed, Value: j.last}
-	st.terminal(&ev, reason, last, cause) // a Handle's Result derives its error from ev
+	_ = st.terminal(&ev, reason, last, cause) // a Handle's Result derives its error from ev
 	rt.stats.ended(reason)
 	published := false
 	defer func() {
