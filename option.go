@@ -79,6 +79,7 @@ type jobOpts struct {
 	hasName      bool
 	initialDelay time.Duration
 	hasDelay     bool
+	startAt      time.Time
 }
 
 func (c *config) fail(format string, args ...any) {
@@ -119,6 +120,7 @@ type (
 	nameOption  string
 	groupOption string
 	delayOption time.Duration
+	startOption struct{ t time.Time }
 	flagOption  uint8
 )
 
@@ -131,6 +133,12 @@ func (o keyOption) apply(c *config)   { c.job.set(o) }
 func (o nameOption) apply(c *config)  { c.job.set(o) }
 func (o flagOption) apply(c *config)  { c.job.set(o) }
 func (o delayOption) apply(c *config) { c.job.set(o); c.duration("InitialDelay", time.Duration(o)) }
+func (o startOption) apply(c *config) {
+	if o.t.IsZero() {
+		c.fail("StartAt: time is zero")
+	}
+	c.job.set(o)
+}
 func (o groupOption) apply(c *config) {
 	if o == "" {
 		c.fail("Group: name is empty")
@@ -150,6 +158,8 @@ func (j *jobOpts) set(o Option) bool {
 		j.group, j.hasGroup = string(o), true
 	case delayOption:
 		j.initialDelay, j.hasDelay = time.Duration(o), true
+	case startOption:
+		j.startAt = o.t
 	case flagOption:
 		switch o {
 		case nonBlockingFlag:
@@ -211,7 +221,15 @@ func (j *jobOpts) forLoop(fn string) error {
 
 // valid reports whether the per-job options hold no bad value.
 func (j *jobOpts) valid() bool {
-	return j.initialDelay >= 0 && (!j.hasGroup || j.group != "") && (!j.hasClock || j.clock != nil)
+	return j.initialDelay >= 0 && (!j.hasGroup || j.group != "") && (!j.hasClock || j.clock != nil) &&
+		(j.startAt.IsZero() || !j.hasDelay)
+}
+
+// check reports per-job options that are fine alone but not together.
+func (j *jobOpts) check(c *config) {
+	if !j.startAt.IsZero() && j.hasDelay {
+		c.fail("StartAt and InitialDelay both set when the first attempt runs: give one")
+	}
 }
 
 // Key gives a scheduled job a key: while the job lives, a second job with
@@ -241,3 +259,16 @@ func Name(name string) Option { return nameOption(name) }
 // MaxTime. Beside a *Policy it sets this call's delay without copying the
 // policy.
 func InitialDelay(d time.Duration) Option { return delayOption(d) }
+
+// StartAt makes the first attempt wait until t, read on the scheduler's
+// clock (or Retry's, with WithClock); a t that has passed starts it at
+// once. It replaces the policy's InitialDelay for this call, and like it
+// does not count towards MaxTime; StartJitter still applies. Giving it
+// with InitialDelay is an error, and so is giving it to NewPolicy: it is
+// one call's.
+//
+// Jobs given one instant are released together and in the order they
+// were submitted, at a cost of O(1) each: StartAt is the way to release a
+// burst at a set time, where an InitialDelay computed per job spreads
+// the jobs over slightly different instants.
+func StartAt(t time.Time) Option { return startOption{t} }

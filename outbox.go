@@ -3,6 +3,8 @@ package backoff
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/backoff-go/backoff/internal/fifo"
 )
 
 // A results channel given to SubmitTo is shared by many jobs and may not be
@@ -39,9 +41,8 @@ type outbox struct {
 }
 
 type backlog[T any] struct {
-	ch   chan<- Event[T]
-	q    []Event[T]
-	head int // q[:head] is sent; the slice is reused, not re-sliced, so appends rarely reallocate
+	ch chan<- Event[T]
+	q  fifo.Queue[Event[T]]
 }
 
 func (o *outbox) init(stats *counters) {
@@ -68,7 +69,7 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if b, ok := o.backlogs[ch].(*backlog[T]); ok {
-		b.q = append(b.q, ev)
+		b.q.Push(ev)
 		o.stats.undelivered.Add(1)
 		return
 	}
@@ -83,7 +84,8 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 		return
 	default:
 	}
-	b := &backlog[T]{ch: ch, q: []Event[T]{ev}}
+	b := &backlog[T]{ch: ch}
+	b.q.Push(ev)
 	o.backlogs[ch] = b
 	o.n.Add(1)
 	o.stats.undelivered.Add(1)
@@ -94,30 +96,24 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 func (b *backlog[T]) flush(o *outbox) {
 	for {
 		o.mu.Lock()
-		if b.head == len(b.q) {
+		if b.q.Len() == 0 {
 			delete(o.backlogs, b.ch)
 			o.n.Add(-1)
 			o.mu.Unlock()
 			return
 		}
-		ev := b.q[b.head]
+		ev := b.q.Front()
 		o.mu.Unlock()
 		select {
 		case b.ch <- ev:
 			o.mu.Lock()
-			b.q[b.head] = Event[T]{}
-			b.head++
-			if b.head == len(b.q) || b.head > cap(b.q)/2 {
-				b.q = b.q[:copy(b.q, b.q[b.head:])]
-				clear(b.q[len(b.q) : b.head+len(b.q)])
-				b.head = 0
-			}
+			b.q.Pop()
 			o.stats.undelivered.Add(-1)
 			o.mu.Unlock()
 		case <-o.discard:
 			o.mu.Lock()
-			n := int64(len(b.q) - b.head)
-			b.q, b.head = nil, 0
+			n := int64(b.q.Len())
+			b.q.Clear()
 			delete(o.backlogs, b.ch)
 			o.n.Add(-1)
 			o.stats.undelivered.Add(-n)

@@ -95,6 +95,8 @@ func NewPolicy[T any](opts ...Option) (*Policy[T], error) {
 		c.fail("NonBlocking is per call: give it to Submit, not NewPolicy")
 	case c.job.subscribe:
 		c.fail("Subscribe is per call: give it to Submit, not NewPolicy")
+	case !c.job.startAt.IsZero():
+		c.fail("StartAt is per call: give it to Submit or Retry, not NewPolicy")
 	case c.job.clock != nil:
 		c.fail("WithClock is not part of a Policy: give it to Retry or NewScheduler")
 	}
@@ -144,6 +146,7 @@ func resolve[T any](opts []Option) (*Policy[T], jobOpts, error) {
 }
 
 func build[T any](c *config) (*Policy[T], error) {
+	c.job.check(c)
 	p := &Policy[T]{cfg: *c}
 	p.cfg.errs = nil
 	p.cfg.group, p.cfg.name, p.cfg.initialDelay = c.job.groupOf(c), c.job.nameOf(c), c.job.delayOf(c)

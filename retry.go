@@ -103,6 +103,7 @@ type loopState[T any] struct {
 	env   env // empty: a loop has no scheduler to take defaults from
 	st    step[T]
 	delay time.Duration
+	at    time.Time // StartAt's, or zero
 	sl    sleeper
 	start time.Time
 	prev  time.Duration
@@ -112,7 +113,7 @@ type loopState[T any] struct {
 }
 
 func newLoopState[T any](ctx context.Context, ts timeSource, p *Policy[T], jo *jobOpts) *loopState[T] {
-	r := &loopState[T]{ctx: ctx, ts: ts, sl: sleeper{ts: ts}, delay: jo.delayOf(&p.cfg)}
+	r := &loopState[T]{ctx: ctx, ts: ts, sl: sleeper{ts: ts}, delay: jo.delayOf(&p.cfg), at: jo.startAt}
 	r.st = step[T]{p: p, e: &r.env, name: jo.nameOf(&p.cfg)}
 	return r
 }
@@ -125,7 +126,11 @@ func (r *loopState[T]) begin() bool {
 		r.end(ReasonContext, nil, context.Cause(r.ctx))
 		return false
 	}
-	if d := startDelay(r.st.p, r.delay); d > 0 && !r.sl.sleep(r.ctx, d) {
+	delay := r.delay
+	if !r.at.IsZero() {
+		delay = max(r.at.Sub(r.ts.Now()), 0)
+	}
+	if d := startDelay(r.st.p, delay); d > 0 && !r.sl.sleep(r.ctx, d) {
 		r.end(ReasonContext, nil, context.Cause(r.ctx))
 		return false
 	}

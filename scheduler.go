@@ -74,7 +74,7 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 	s := &Scheduler{stopped: make(chan struct{})}
 	ts := newTimeSource(c.clock)
 	s.rt = runEnv{
-		clock:   epochClock{ts: ts, epoch: ts.Now()},
+		clock:   newEpochClock(ts),
 		env:     env{logger: c.logger, observer: c.observer, budget: c.budget, handlerPanic: func() { s.stats.handlerPanics.Add(1) }},
 		stats:   &s.stats,
 		out:     &s.out,

@@ -583,6 +583,9 @@ func TestWorkersStartWithWork(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+		// A goroutine Close waited for may still be returning from its
+		// last call; none may be left blocked.
+		synctest.Wait()
 		if got := bubbleGoroutines() - base; got != 0 {
 			t.Fatalf("%d goroutines after Close", got)
 		}

@@ -114,7 +114,11 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	j := &job[T]{pol: p, op: op, id: s.ids.Add(1)}
 	// A first attempt without a delay is due when the owner takes the job
 	// in, which saves a clock reading per submission.
-	if d := startDelay(p, jo.delayOf(&p.cfg)); d > 0 {
+	if !jo.startAt.IsZero() {
+		if at := saturatingAdd(s.rt.clock.since(jo.startAt), startDelay(p, 0)); at > 0 {
+			j.SetDue(int64(at))
+		}
+	} else if d := startDelay(p, jo.delayOf(&p.cfg)); d > 0 {
 		j.SetDue(int64(saturatingAdd(dur(s.rt.now()), d)))
 	}
 	return j, jo, nil

@@ -14,10 +14,10 @@ type ctxGroup struct {
 	ctx     context.Context // key, plus the scheduler's close
 	cancel  context.CancelCauseFunc
 	unwatch func() bool
-	h       entryHeap
+	tl      timeline
 	idx     int   // in the owner's groupHeap, or -1
 	live    int   // jobs taken in and not yet ended
-	stale   int   // entries in h that no longer stand for a waiting job
+	stale   int   // entries in tl that no longer stand for a waiting job
 	held    []Job // jobs held by their concurrency group's limit
 	ended   bool  // the context ended, or the scheduler is closing
 	shared  bool  // in owner.groups, found by its context
@@ -83,7 +83,7 @@ func (o *owner) release(g *ctxGroup) {
 	if g.idx >= 0 {
 		o.top.remove(g)
 	}
-	g.h = nil
+	g.tl = timeline{}
 }
 
 // endGroup makes every waiting or held job of a group whose context ended
@@ -94,12 +94,12 @@ func (o *owner) endGroup(g *ctxGroup) {
 		return
 	}
 	g.ended = true
-	for _, e := range g.h {
+	g.tl.drain(func(e entry) {
 		if standsFor(e) {
 			o.makeReady(e.j)
 		}
-	}
-	g.h, g.stale = nil, 0
+	})
+	g.stale = 0
 	if g.idx >= 0 {
 		o.top.remove(g)
 	}
@@ -125,18 +125,11 @@ func standsFor(e entry) bool {
 	return b.state == stateWaiting && b.at == e.at
 }
 
-// compact drops stale entries once they are half of a group's heap.
+// compact drops stale entries once they are half of a group's timeline.
 func (g *ctxGroup) compact() {
-	if g.stale < 64 || g.stale*2 < len(g.h) {
+	if g.stale < 64 || g.stale*2 < g.tl.len() {
 		return
 	}
-	keep := g.h[:0]
-	for _, e := range g.h {
-		if standsFor(e) {
-			keep = append(keep, e)
-		}
-	}
-	clear(g.h[len(keep):])
-	g.h, g.stale = keep, 0
-	g.h.heapify()
+	g.tl.filter(standsFor)
+	g.stale = 0
 }

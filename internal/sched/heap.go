@@ -1,12 +1,12 @@
 package sched
 
-// The timer structure: every waiting job is an entry in the heap of its
-// context group (the jobs that share a context), and the groups sit in one
-// heap ordered by their earliest entry. A context that ends takes its whole
-// group out at once, however many other jobs wait. Entries are not
+// The timer structure: every waiting job is an entry in the timeline of
+// its context group (the jobs that share a context), and the groups sit in
+// one heap ordered by their earliest entry. A context that ends takes its
+// whole group out at once, however many other jobs wait. Entries are not
 // removed when a job leaves early (Trigger, Cancel): such an entry goes
 // stale, is skipped when it comes up, and compact drops stale entries once
-// they are half the heap.
+// they are half the timeline.
 
 // entry is a job due at at (nanoseconds since the scheduler's epoch).
 type entry struct {
@@ -76,7 +76,7 @@ func (h entryHeap) heapify() {
 // index so that it can be fixed after its own heap changes.
 type groupHeap []*ctxGroup
 
-func (h groupHeap) less(i, j int) bool { return h[i].h[0].at < h[j].h[0].at }
+func (h groupHeap) less(i, j int) bool { return h[i].tl.first() < h[j].tl.first() }
 
 func (h groupHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
@@ -114,9 +114,9 @@ func (h groupHeap) down(i int) {
 // fix puts g where its earliest entry belongs: in, out of or within the heap.
 func (h *groupHeap) fix(g *ctxGroup) {
 	switch {
-	case len(g.h) == 0 && g.idx >= 0:
+	case g.tl.len() == 0 && g.idx >= 0:
 		h.remove(g)
-	case len(g.h) == 0:
+	case g.tl.len() == 0:
 	case g.idx < 0:
 		g.idx = len(*h)
 		*h = append(*h, g)

@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -107,8 +108,8 @@ func TestGroupHeapProperty(t *testing.T) {
 			switch op := r.IntN(10); {
 			case op < 5: // push, as wait does
 				at := r.Int64N(10_000)
-				isTop := len(g.h) == 0 || at < g.h[0].at
-				g.h.push(entry{at: at})
+				isTop := g.tl.len() == 0 || at < g.tl.first()
+				g.tl.push(entry{at: at})
 				if isTop {
 					top.fix(g)
 				}
@@ -116,27 +117,24 @@ func TestGroupHeapProperty(t *testing.T) {
 				if len(top) == 0 {
 					continue
 				}
-				min := top[0]
+				first := top[0]
 				want := int64(1 << 62)
 				for _, g := range groups {
-					for _, e := range g.h {
-						want = minInt(want, e.at)
+					for _, e := range entries(&g.tl) {
+						want = min(want, e.at)
 					}
 				}
-				if e := min.h.pop(); e.at != want {
+				if e := first.tl.pop(); e.at != want {
 					t.Fatalf("round %d step %d: top entry %d, earliest is %d", round, step, e.at, want)
 				}
-				top.fix(min)
+				top.fix(first)
 			case op < 9: // a whole group leaves, as endGroup and release do
-				g.h = nil
+				g.tl = timeline{}
 				if g.idx >= 0 {
 					top.remove(g)
 				}
-			default: // a group's heap is rebuilt, as compact does
-				if len(g.h) > 0 {
-					g.h = slices.Clone(g.h[:r.IntN(len(g.h))+1])
-					g.h.heapify()
-				}
+			default: // a group's timeline is filtered, as compact does
+				g.tl.filter(func(entry) bool { return r.IntN(2) == 0 })
 				top.fix(g)
 			}
 			checkGroupHeap(t, top, groups)
@@ -144,19 +142,12 @@ func TestGroupHeapProperty(t *testing.T) {
 	}
 }
 
-func minInt(a, b int64) int64 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
 func checkGroupHeap(t *testing.T, top groupHeap, groups []*ctxGroup) {
 	t.Helper()
 	in := 0
 	for _, g := range groups {
-		checkEntryHeap(t, g.h)
-		if len(g.h) == 0 {
+		checkTimeline(t, &g.tl)
+		if g.tl.len() == 0 {
 			if g.idx != -1 {
 				t.Fatalf("empty group at index %d", g.idx)
 			}
@@ -171,7 +162,7 @@ func checkGroupHeap(t *testing.T, top groupHeap, groups []*ctxGroup) {
 		t.Fatalf("%d groups in the heap, %d have entries", len(top), in)
 	}
 	for i := 1; i < len(top); i++ {
-		if p := (i - 1) / 2; top[p].h[0].at > top[i].h[0].at {
+		if p := (i - 1) / 2; top[p].tl.first() > top[i].tl.first() {
 			t.Fatalf("group heap order broken at %d", i)
 		}
 	}
@@ -186,7 +177,7 @@ func TestGroupCompact(t *testing.T) {
 		j := &testJob{}
 		j.at = r.Int64N(1000)
 		j.state = stateWaiting
-		g.h.push(entry{at: j.at, j: j})
+		g.tl.push(entry{at: j.at, j: j})
 		switch i % 3 {
 		case 0:
 			// Triggered: no longer waiting, its entry is stale.
@@ -196,23 +187,98 @@ func TestGroupCompact(t *testing.T) {
 			// Waiting again at another time: the old entry is stale.
 			g.stale++
 			j.at += 1000
-			g.h.push(entry{at: j.at, j: j})
+			g.tl.push(entry{at: j.at, j: j})
 			live = append(live, j.at)
 		default:
 			live = append(live, j.at)
 		}
 	}
 	g.compact()
-	if g.stale != 0 || len(g.h) != len(live) {
-		t.Fatalf("after compact: %d entries, %d stale; want %d, 0", len(g.h), g.stale, len(live))
+	if g.stale != 0 || g.tl.len() != len(live) {
+		t.Fatalf("after compact: %d entries, %d stale; want %d, 0", g.tl.len(), g.stale, len(live))
 	}
-	checkEntryHeap(t, g.h)
+	checkTimeline(t, &g.tl)
 	var got []int64
-	for len(g.h) > 0 {
-		got = append(got, g.h.pop().at)
+	for g.tl.len() > 0 {
+		got = append(got, g.tl.pop().at)
 	}
 	slices.Sort(live)
 	if !slices.Equal(got, live) {
 		t.Fatal("compact kept the wrong entries")
+	}
+}
+
+// entries lists a timeline's entries: the run's in order, then the heap's.
+func entries(tl *timeline) []entry {
+	return append(slices.Collect(tl.run.All()), tl.h...)
+}
+
+// checkTimeline checks a timeline's invariants: the run in order and
+// ending at last, the heap in heap order.
+func checkTimeline(t *testing.T, tl *timeline) {
+	t.Helper()
+	run := slices.Collect(tl.run.All())
+	for i := 1; i < len(run); i++ {
+		if run[i].at < run[i-1].at {
+			t.Fatalf("run out of order at %d: %d after %d", i, run[i].at, run[i-1].at)
+		}
+	}
+	if len(run) > 0 && tl.last < run[len(run)-1].at {
+		t.Fatalf("run's last is %d, below its last entry %d", tl.last, run[len(run)-1].at)
+	}
+	checkEntryHeap(t, tl.h)
+}
+
+// A property test of the timeline: pushes that mostly come in due order,
+// as retries and timer-released bursts do, with some out of order and
+// many ties, interleaved with pops. Every pop returns the earliest entry;
+// entries due at the same instant and pushed in order come out in the
+// order they were pushed, as long as they all went to the run.
+func TestTimelineOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for round := range 200 {
+		var tl timeline
+		var model []entry // every entry in the timeline
+		clock := int64(0)
+		seq := 0
+		for step := range 3000 {
+			if r.IntN(100) < 55 {
+				at := clock + r.Int64N(50)
+				if r.IntN(10) == 0 {
+					at = clock + r.Int64N(5) // out of order
+				}
+				clock = max(clock, at-20)
+				seq++
+				e := entry{at: at, j: &testJob{Base: Base{Tries: int32(seq)}}}
+				tl.push(e)
+				model = append(model, e)
+			} else if len(model) > 0 {
+				e := tl.pop()
+				earliest := slices.MinFunc(model, func(a, b entry) int { return cmp.Compare(a.at, b.at) })
+				if e.at != earliest.at {
+					t.Fatalf("round %d step %d: popped %d, earliest is %d", round, step, e.at, earliest.at)
+				}
+				i := slices.IndexFunc(model, func(m entry) bool { return m.j == e.j })
+				model = slices.Delete(model, i, i+1)
+			}
+			checkTimeline(t, &tl)
+			if tl.len() != len(model) {
+				t.Fatalf("round %d step %d: %d entries, want %d", round, step, tl.len(), len(model))
+			}
+		}
+	}
+
+	// A burst due at one instant goes out in the order it came in.
+	var tl timeline
+	for i := range 5000 {
+		tl.push(entry{at: 7, j: &testJob{Base: Base{Tries: int32(i)}}})
+	}
+	if len(tl.h) != 0 {
+		t.Fatalf("%d entries of a one-instant burst went to the heap", len(tl.h))
+	}
+	for i := range 5000 {
+		if e := tl.pop(); e.j.base().Tries != int32(i) {
+			t.Fatalf("pop %d returned entry %d", i, e.j.base().Tries)
+		}
 	}
 }

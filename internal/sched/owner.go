@@ -52,7 +52,7 @@ func (o *owner) run() {
 		}
 		var tick <-chan time.Time
 		if len(o.top) > 0 {
-			next := o.top[0].h[0].at
+			next := o.top[0].tl.first()
 			if next <= now {
 				continue
 			}
@@ -156,8 +156,8 @@ func (o *owner) next(j Job, now int64) {
 	}
 	b.state = stateWaiting
 	g := b.g
-	top := len(g.h) == 0 || b.at < g.h[0].at
-	g.h.push(entry{b.at, j})
+	top := g.tl.len() == 0 || b.at < g.tl.first()
+	g.tl.push(entry{b.at, j})
 	o.gauges.Waiting.Add(1)
 	if top {
 		o.top.fix(g)
@@ -192,10 +192,10 @@ func (o *owner) stopped(j Job) bool { return j.base().g.ended || j.Canceled() }
 func (o *owner) popDue(now int64) {
 	for len(o.top) > 0 {
 		g := o.top[0]
-		if g.h[0].at > now {
+		if g.tl.first() > now {
 			break
 		}
-		e := g.h.pop()
+		e := g.tl.pop()
 		if standsFor(e) {
 			o.makeReady(e.j)
 		} else {
