@@ -144,11 +144,28 @@ func (j *job[T]) run(rt *runEnv) {
 		j.start = now
 		st.first()
 	}
-	j.attempt(rt, &st, now)
+	// A retry due at once (no wait) runs on this worker, as a loop's would,
+	// up to inPlace attempts in a row: queueing it through the owner and
+	// the pool costs more than the scheduling of a whole I/O-bound attempt
+	// on thousands of workers. A job holding its group's slot goes back,
+	// so that the group's other jobs get their turn, and so does one that
+	// was stopped, so that it ends where every job ends.
+	for range inPlace {
+		if !j.attempt(rt, &st, now) || j.HoldsSlot() || j.stopped() != nil {
+			return
+		}
+		now = rt.now()
+	}
 }
 
-// attempt runs one attempt, begun at now, and what follows it.
-func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
+// inPlace bounds the attempts a job makes in one turn on a worker, so that
+// a job retrying with no wait still lets the jobs due before it run.
+const inPlace = 8
+
+// attempt runs one attempt, begun at now, and what follows it. It reports
+// whether the next attempt is due at once: the job did not end, its wait
+// is zero and its budget owes it nothing.
+func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) bool {
 	ctx := j.ctx()
 	var ctl *jobCtl
 	if j.x != nil {
@@ -172,7 +189,7 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 	n := st.ended(ctx, &a, &ev)
 	if n.end {
 		j.end(rt, n.reason, err, n.cause, a.elapsed)
-		return
+		return false
 	}
 	if h := j.handle(); h != nil {
 		h.progress(ev, rt.stats)
@@ -182,6 +199,7 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) {
 	}
 	j.prev = n.wait
 	j.SetDue(int64(saturatingAdd(dur(end), n.wait)))
+	return n.wait == 0 && !n.owed
 }
 
 // call runs the op under ctx, bounded by the policy's AttemptTimeout.

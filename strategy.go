@@ -170,6 +170,11 @@ func (s Intervals) apply(c *config) { c.setStrategy(s) }
 // NoWait retries at once, forever (every wait is 0). It exists because the
 // zero value of [Constant] means 1s. Combine it with a limit such as MaxTries,
 // or a failing job spins.
+//
+// In a Scheduler, a retry with no wait runs on the worker that ran the
+// attempt before it, up to 8 attempts in a row, without queueing: then the
+// job queues behind the jobs due before it. A job in a GroupLimit group
+// queues after every attempt, so that the group's jobs take turns.
 type NoWait struct{}
 
 // Delay implements [Strategy].

@@ -70,6 +70,10 @@ func (b *Base) Due() int64 { return b.at }
 // worker that ran the last one.
 func (b *Base) SetDue(at int64) { b.at = at }
 
+// HoldsSlot reports whether the job holds one of its concurrency group's
+// attempts in flight. Only the worker running the job may call it.
+func (b *Base) HoldsSlot() bool { return b.slot }
+
 // Context is the context the job was submitted under, which also ends
 // when the scheduler closes. It is set when the owner takes the job in,
 // before its first attempt, and never changes; nil before.
