@@ -60,9 +60,13 @@ func buildBaseline(rev string) (exe string, cleanup func(), err error) {
 		}
 	}
 	exe = filepath.Join(dir, "bench-baseline")
+	build := []string{"build", "-mod=mod", "-o", exe}
+	if !hasStartAt(lib) {
+		build = append(build, "-tags", "oldapi")
+	}
 	for _, args := range [][]string{
 		{"mod", "edit", "-replace", "github.com/backoff-go/backoff=../lib"},
-		{"build", "-mod=mod", "-o", exe, "."},
+		append(build, "."),
 	} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = mod
@@ -71,6 +75,18 @@ func buildBaseline(rev string) (exe string, cleanup func(), err error) {
 		}
 	}
 	return exe, cleanup, nil
+}
+
+// hasStartAt reports whether the library in dir has StartAt, the newest
+// option this program uses (api.go).
+func hasStartAt(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "\nfunc StartAt(") {
+			return true
+		}
+	}
+	return false
 }
 
 // loadAverage returns the first field of /proc/loadavg, or "?".

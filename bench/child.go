@@ -119,13 +119,18 @@ func pct(s []int64, p float64) float64 {
 
 // runChild runs one configuration and prints its Result as a JSON line.
 func runChild(c childCfg) error {
+	if c.scenario == "io" {
+		return runIO(c)
+	}
 	r := Result{Mode: c.mode, Scenario: c.scenario, N: c.n, K: c.k, WaitMs: float64(c.wait) / 1e6}
-	h := &harness{k: c.k, wait: c.wait, epoch: time.Now()}
+	h := &harness{k: c.k, wait: c.wait, epoch: time.Now(), slots: c.k}
+	if c.scenario == "timer" {
+		h.slots++ // the first attempt's lateness too
+	}
 	if c.scenario == "hold" {
 		h.wait = c.holdWait
-	}
-	if c.scenario != "hold" {
-		h.samples = offHeap(c.n * c.k)
+	} else {
+		h.samples = offHeap(c.n * h.slots)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -151,7 +156,13 @@ func runChild(c childCfg) error {
 		l = &goMode{h: h, ctx: ctx, kind: c.mode, parked: &parked, done: done}
 	case "afterfunc":
 		l = &afterMode{h: h, ctx: ctx, done: done}
-	case "ours-handle", "ours-fanin":
+	case "harness":
+		l = &harnessMode{h: h, ops: make([]func(context.Context) (struct{}, error), c.n)}
+	default:
+		fanin, key, sub, ok := oursModeOf(c.mode)
+		if !ok {
+			return fmt.Errorf("unknown mode %q", c.mode)
+		}
 		var opts []backoff.SchedulerOption
 		if c.workers > 0 {
 			opts = append(opts, backoff.Workers(c.workers))
@@ -164,7 +175,7 @@ func runChild(c childCfg) error {
 		if err != nil {
 			return err
 		}
-		ours = &oursMode{h: h, ctx: ctx, s: s, pol: pol, fanin: c.mode == "ours-fanin"}
+		ours = &oursMode{h: h, ctx: ctx, s: s, pol: pol, fanin: fanin, key: key, subscribe: sub}
 		if ours.fanin {
 			ours.results = make(chan backoff.Event[struct{}], 1024)
 		} else {
@@ -172,8 +183,6 @@ func runChild(c childCfg) error {
 		}
 		r.Workers = c.workers
 		l = ours
-	default:
-		return fmt.Errorf("unknown mode %q", c.mode)
 	}
 	// ours: collect terminal events on the shared channel.
 	startCollector := func() {
@@ -231,31 +240,25 @@ func runChild(c childCfg) error {
 	}()
 	baseGor++ // the sampler
 
-	startProf := func() {
-		if c.cpuprof != "" {
-			f, err := os.Create(c.cpuprof)
-			if err == nil {
-				_ = pprof.StartCPUProfile(f)
-			}
-		}
-	}
+	var stopCPU func()
+	startProf := func() { stopCPU = startCPUProfile(c.cpuprof) }
 	stopProf := func() {
-		if c.cpuprof != "" {
-			pprof.StopCPUProfile()
-		}
-		if c.memprof != "" {
-			if f, err := os.Create(c.memprof); err == nil {
-				_ = pprof.Lookup("heap").WriteTo(f, 0)
-				f.Close()
-			}
-		}
+		stopCPU()
+		writeHeapProfile(c.memprof)
 	}
 
 	switch c.scenario {
-	case "burst":
+	case "burst", "timer":
 		var gate chan struct{}
 		var at time.Time
 		switch {
+		case c.scenario == "timer":
+			// Every mode's first attempt is due at one instant T, far
+			// enough for the slowest setup: goroutines sleep until it,
+			// the AfterFunc chain and ours arm it.
+			at = time.Now().Add(200*time.Millisecond + time.Duration(c.n)*6*time.Microsecond)
+			h.release = int64(at.Sub(h.epoch))
+			r.Release = "first attempts due at a common instant T (goroutines sleep until T; ours: StartAt(T))"
 		case c.mode == "afterfunc":
 			// No goroutine to park: arm every first attempt for one instant T.
 			at = time.Now().Add(100*time.Millisecond + time.Duration(c.n)*2*time.Microsecond)
@@ -274,10 +277,14 @@ func runChild(c childCfg) error {
 		}
 		// Wait until every job is set up.
 		switch {
+		case ours != nil && gate == nil:
+			for ours.s.Stats().Waiting < c.n && time.Now().Before(at) {
+				time.Sleep(time.Millisecond)
+			}
 		case ours != nil:
 			waitOursReady(ours.s, c.n)
-		case gate != nil:
-			for parked.Load() < int64(c.n) {
+		case c.mode != "afterfunc":
+			for parked.Load() < int64(c.n) && (at.IsZero() || time.Now().Before(at)) {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -316,6 +323,9 @@ func runChild(c childCfg) error {
 		r.AttemptsPerS = float64(r.Attempts) / wall.Seconds()
 		r.CPUUsPerAtt = float64(cpu.Microseconds()) / float64(r.Attempts)
 		r.AllocsPerAtt = float64(ms2.Mallocs-ms1.Mallocs) / float64(r.Attempts)
+		if parked.Load() < int64(c.n) && ours == nil && c.mode != "afterfunc" {
+			r.Release += " (setup overran T)"
+		}
 		r.PeakGor = max(int(peakGor.Load())-baseGor, 0)
 		r.PeakRSSPerJ = float64(hwm-baseRSS) / float64(c.n)
 		lateness(h.samples, &r)
@@ -366,6 +376,7 @@ func runChild(c childCfg) error {
 		lateness(h.samples, &r)
 	case "hold":
 		startCollector()
+		startProf()
 		t0 := time.Now()
 		for i := range c.n {
 			l.launch(&jobState{idx: uint32(i)}, nil, time.Time{})
@@ -380,6 +391,7 @@ func runChild(c childCfg) error {
 			}
 		}
 		tPend := time.Since(t0)
+		stopCPU()
 		close(stopSampler)
 		if g := int64(runtime.NumGoroutine()); g > peakGor.Load() {
 			peakGor.Store(g)
@@ -397,10 +409,9 @@ func runChild(c childCfg) error {
 		r.TimeToPendS = tPend.Seconds()
 		r.AllocsPerJob = float64(ms1.Mallocs-ms0.Mallocs) / float64(c.n)
 		r.PeakGor = max(int(peakGor.Load())-baseGor, 0)
-		if c.memprof != "" {
-			stopProf()
-		}
+		writeHeapProfile(c.memprof)
 		r.Failed = int(failed.Load())
+		runtime.KeepAlive(l) // the harness mode's jobs live in it
 		// Print and leave: the pending jobs die with the process.
 		return emit(r)
 	default:
@@ -453,4 +464,35 @@ func lateness(s []int64, r *Result) {
 	r.LatP50Ms = pct(s, 0.50)
 	r.LatP99Ms = pct(s, 0.99)
 	r.LatMaxMs = float64(s[len(s)-1]) / 1e6
+}
+
+// startCPUProfile profiles the CPU into file, if it is not empty, until
+// the returned function is called.
+func startCPUProfile(file string) (stop func()) {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+// writeHeapProfile writes the heap profile into file, if it is not empty.
+func writeHeapProfile(file string) {
+	if file == "" {
+		return
+	}
+	if f, err := os.Create(file); err == nil {
+		_ = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
 }

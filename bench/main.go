@@ -32,7 +32,7 @@ type options struct {
 	wait, holdWait, timeout           time.Duration
 	rate                              float64
 	modes, scenarios                  []string
-	ns                                []int
+	ns, ioWorkers                     []int
 	json, quick, report, render       bool
 	dir                               string
 	baseline                          string // a git revision: its library runs as the before-* modes
@@ -43,6 +43,7 @@ func main() {
 	var (
 		o                    options
 		modes, scenarios, ns string
+		ioWorkers            string
 		child                bool
 		cpuprof, memprof     string
 		childMode, childScen string
@@ -54,7 +55,8 @@ func main() {
 	flag.StringVar(&ns, "n", "10000,100000,1000000", "comma-separated job counts (burst, hold)")
 	flag.IntVar(&o.workers, "workers", 0, "scheduler workers for ours (0: library default)")
 	flag.StringVar(&modes, "mode", "all", "comma-separated modes: "+strings.Join(allModes, ","))
-	flag.StringVar(&scenarios, "scenario", "burst,hold,steady", "comma-separated scenarios")
+	flag.StringVar(&scenarios, "scenario", strings.Join(allScenarios, ","), "comma-separated scenarios")
+	flag.StringVar(&ioWorkers, "io-workers", "64,1024,4096,16384", "io: comma-separated worker counts (N of the io scenario)")
 	flag.BoolVar(&o.json, "json", false, "print every run as a JSON line on stdout")
 	flag.BoolVar(&o.quick, "quick", false, "N=2000, one rep, all modes and scenarios (CI smoke run)")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions per configuration (medians are reported)")
@@ -84,7 +86,7 @@ func main() {
 		os.Exit(0)
 	}
 
-	o.modes = splitList(modes, allModes)
+	o.modes = splitList(modes, append(slices.Clone(allModes), ioModes[:3]...))
 	if o.baseline == "" {
 		o.modes = slices.DeleteFunc(o.modes, func(m string) bool { return baselineModes[m] != "" })
 	} else {
@@ -95,17 +97,11 @@ func main() {
 		defer cleanup()
 		o.baselineExe = exe
 	}
-	o.scenarios = splitList(scenarios, []string{"burst", "hold", "steady"})
-	for _, s := range strings.Split(ns, ",") {
-		n, err := parseN(s)
-		if err != nil {
-			fatal(err)
-		}
-		o.ns = append(o.ns, n)
-	}
+	o.scenarios = splitList(scenarios, allScenarios)
+	o.ns, o.ioWorkers = parseNs(ns), parseNs(ioWorkers)
 	if o.quick {
-		o.ns, o.reps, o.steadyN = []int{2000}, 1, 2000
-		o.scenarios = []string{"burst", "hold", "steady"}
+		o.ns, o.ioWorkers, o.reps, o.steadyN = []int{2000}, []int{64}, 1, 2000
+		o.scenarios = allScenarios
 		o.timeout = time.Minute
 	}
 	if o.render {
@@ -146,6 +142,21 @@ func splitList(s string, all []string) []string {
 	return strings.Split(s, ",")
 }
 
+// allScenarios are the scenarios, in table order.
+var allScenarios = []string{"burst", "timer", "hold", "steady", "io"}
+
+func parseNs(list string) []int {
+	var ns []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := parseN(s)
+		if err != nil {
+			fatal(err)
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
 func parseN(s string) (int, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	mult := 1
@@ -177,15 +188,24 @@ func plan(o options, reps func(n int) int) []run {
 	for rep := range maxReps {
 		for _, sc := range o.scenarios {
 			ns := o.ns
-			if sc == "steady" {
+			switch sc {
+			case "steady":
 				ns = []int{o.steadyN}
+			case "io":
+				ns = o.ioWorkers
 			}
 			for _, n := range ns {
-				if sc != "steady" && rep >= reps(n) || sc == "steady" && rep >= o.reps {
+				limit := o.reps // steady and io
+				if sc == "burst" || sc == "timer" || sc == "hold" {
+					limit = reps(n)
+				}
+				if rep >= limit {
 					continue
 				}
 				for _, m := range o.modes {
-					runs = append(runs, run{mode: m, scenario: sc, n: n, rep: rep})
+					if applies(m, sc) {
+						runs = append(runs, run{mode: m, scenario: sc, n: n, rep: rep})
+					}
 				}
 			}
 		}

@@ -28,9 +28,10 @@ type key struct {
 // agg is the median of each figure over the reps of one configuration.
 type agg struct {
 	Result
-	reps   int
-	wallPM float64 // half the min-max range of wall, % of the median
-	p99PM  float64
+	reps    int
+	wallPM  float64 // half the min-max range of wall, % of the median
+	p99PM   float64
+	overran bool // some rep's setup ended after its release instant
 }
 
 func median(rs []Result, f func(Result) float64) float64 {
@@ -89,6 +90,7 @@ func aggregate(results []Result) map[key]agg {
 		a.p99PM = spread(rs, func(r Result) float64 { return r.LatP99Ms })
 		for _, r := range rs {
 			a.Failed = max(a.Failed, r.Failed)
+			a.overran = a.overran || strings.Contains(r.Release, "overran")
 		}
 		out[k] = a
 	}
@@ -135,16 +137,27 @@ type table struct {
 func buildTables(results []Result) []table {
 	a := aggregate(results)
 	var ts []table
-	if ns := sortedNs(results, "burst"); len(ns) > 0 {
-		t := table{title: "burst: N jobs released at one instant", head: []string{"mode", "N", "reps", "wall s (±)", "attempts/s",
+	for _, sc := range []struct{ name, title string }{
+		{"burst", "burst: N jobs released at one instant through their op"},
+		{"timer", "timer-released burst: N jobs whose first attempt falls due at one instant T (lateness includes first attempts)"},
+	} {
+		ns := sortedNs(results, sc.name)
+		if len(ns) == 0 {
+			continue
+		}
+		t := table{title: sc.title, head: []string{"mode", "N", "reps", "wall s (±)", "attempts/s",
 			"CPU µs/att", "peak goroutines", "peak RSS B/job", "lateness ms p50 / p99 / max", "allocs/job (setup)", "allocs/attempt (run)"}}
 		for _, n := range ns {
 			for _, m := range allModes {
-				r, ok := a[key{m, "burst", n}]
+				r, ok := a[key{m, sc.name, n}]
 				if !ok {
 					continue
 				}
-				t.rows = append(t.rows, []string{m, nName(n), fmt.Sprint(r.reps), fmt.Sprintf("%.3f (±%.0f%%)", r.WallS, r.wallPM),
+				name := m
+				if r.overran {
+					name += " (setup overran T)"
+				}
+				t.rows = append(t.rows, []string{name, nName(n), fmt.Sprint(r.reps), fmt.Sprintf("%.3f (±%.0f%%)", r.WallS, r.wallPM),
 					si(r.AttemptsPerS), fmt.Sprintf("%.2f", r.CPUUsPerAtt), gor(r), fmt.Sprintf("%.0f", r.PeakRSSPerJ),
 					fmt.Sprintf("%s / %s / %s", ms(r.LatP50Ms), ms(r.LatP99Ms), ms(r.LatMaxMs)),
 					fmt.Sprintf("%.1f", r.AllocsPerJob), fmt.Sprintf("%.2f", r.AllocsPerAtt)})
@@ -154,14 +167,18 @@ func buildTables(results []Result) []table {
 	}
 	if ns := sortedNs(results, "hold"); len(ns) > 0 {
 		t := table{title: "hold: N jobs pending on a long wait after their first failed attempt", head: []string{"mode", "N", "reps",
-			"live B/job (heap+stack)", "RSS B/job", "submit calls/s", "N pending in s (jobs/s)", "allocs/job", "goroutines"}}
+			"live B/job (heap+stack)", "library B/job", "RSS B/job", "submit calls/s", "N pending in s (jobs/s)", "allocs/job", "goroutines"}}
 		for _, n := range ns {
 			for _, m := range allModes {
 				r, ok := a[key{m, "hold", n}]
 				if !ok {
 					continue
 				}
-				t.rows = append(t.rows, []string{m, nName(n), fmt.Sprint(r.reps), fmt.Sprintf("%.0f", r.LiveBPerJob), fmt.Sprintf("%.0f", r.RSSBPerJob),
+				libB := "–"
+				if h, ok := a[key{"harness", "hold", n}]; ok && (strings.HasPrefix(m, "ours") || baselineModes[m] != "") {
+					libB = fmt.Sprintf("%.0f", libBytes(m, r.LiveBPerJob, h.LiveBPerJob))
+				}
+				t.rows = append(t.rows, []string{m, nName(n), fmt.Sprint(r.reps), fmt.Sprintf("%.0f", r.LiveBPerJob), libB, fmt.Sprintf("%.0f", r.RSSBPerJob),
 					si(r.SubmitPerS), fmt.Sprintf("%.3f (%s)", r.TimeToPendS, si(r.PendingPerS)), fmt.Sprintf("%.1f", r.AllocsPerJob), gor(r)})
 			}
 		}
@@ -179,6 +196,31 @@ func buildTables(results []Result) []table {
 				t.rows = append(t.rows, []string{m, nName(n), si(r.RateJobsPerS), fmt.Sprint(r.reps),
 					fmt.Sprintf("%s / %s / %s", ms(r.LatP50Ms), ms(r.LatP99Ms), ms(r.LatMaxMs)), fmt.Sprintf("±%.0f%%", r.p99PM),
 					fmt.Sprintf("%.2f", r.CPUUsPerAtt), fmt.Sprintf("%.1f", r.AllocsPerJob)})
+			}
+		}
+		ts = append(ts, t)
+	}
+	if ws := sortedNs(results, "io"); len(ws) > 0 {
+		t := table{title: fmt.Sprintf("io: ops of %v, %d tries with no wait, 50·W jobs (at most 200k) on W workers", ioOp, ioTries), head: []string{"mode", "W", "jobs", "reps",
+			"attempts/s", "of W/20ms", "of pool", "CPU µs/att", "scheduler CPU µs/att", "wait for a worker ms p50 / p99 / max", "peak goroutines", "peak RSS B/worker"}}
+		for _, w := range ws {
+			pool, hasPool := a[key{"pool", "io", w}]
+			for _, m := range ioModes {
+				r, ok := a[key{m, "io", w}]
+				if !ok {
+					continue
+				}
+				ofPool, sched := "–", "–"
+				if hasPool {
+					ofPool = fmt.Sprintf("%.1f%%", 100*r.AttemptsPerS/pool.AttemptsPerS)
+					if m == "ours-fanin" {
+						sched = fmt.Sprintf("%.2f", schedCPU(r, pool))
+					}
+				}
+				ideal := float64(w) / ioOp.Seconds()
+				t.rows = append(t.rows, []string{m, nName(w), nName(ioJobs(w)), fmt.Sprint(r.reps), si(r.AttemptsPerS),
+					fmt.Sprintf("%.1f%%", 100*r.AttemptsPerS/ideal), ofPool, fmt.Sprintf("%.2f", r.CPUUsPerAtt), sched,
+					fmt.Sprintf("%s / %s / %s", ms(r.LatP50Ms), ms(r.LatP99Ms), ms(r.LatMaxMs)), fmt.Sprint(r.PeakGor), fmt.Sprintf("%.0f", r.PeakRSSPerJ)})
 			}
 		}
 		ts = append(ts, t)
@@ -231,12 +273,17 @@ func tablesMarkdown(results []Result) string {
 	return b.String()
 }
 
-// chart draws one line per mode of f against N for a scenario.
-func chart(results []Result, scenario, title, ylabel, file string, f func(agg) float64) error {
+// chart draws one line per mode of f against N for a scenario, plus the
+// line ref if it is not nil (a bound the modes are measured against).
+func chart(results []Result, scenario, title, ylabel, file string, f func(agg) float64, ref *refLine) error {
 	a := aggregate(results)
+	modes, xlabel := allModes, "N (jobs)"
+	if scenario == "io" {
+		modes, xlabel = ioModes, "W (workers)"
+	}
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "N (jobs)"
+	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{}, ticks125{}
@@ -244,7 +291,21 @@ func chart(results []Result, scenario, title, ylabel, file string, f func(agg) f
 	p.Add(plotter.NewGrid())
 	ns := sortedNs(results, scenario)
 	ymax := 0.0
-	for i, m := range allModes {
+	if ref != nil && len(ns) > 0 {
+		var xys plotter.XYs
+		for _, n := range ns {
+			xys = append(xys, plotter.XY{X: float64(n), Y: ref.f(n)})
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes = color.Gray{0x99}, []vg.Length{vg.Points(1), vg.Points(2)}
+		p.Add(l)
+		p.Legend.Add(ref.name, l)
+		ymax = slices.Max([]float64{ymax, xys[len(xys)-1].Y, xys[0].Y})
+	}
+	for i, m := range modes {
 		var xys plotter.XYs
 		for _, n := range ns {
 			if r, ok := a[key{m, scenario, n}]; ok && f(r) > 0 {
@@ -277,6 +338,12 @@ func chart(results []Result, scenario, title, ylabel, file string, f func(agg) f
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, file)
 }
 
+// refLine is a reference drawn beside the modes: f of N.
+type refLine struct {
+	name string
+	f    func(n int) float64
+}
+
 var palette = []color.Color{
 	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
 	color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff},
@@ -304,30 +371,46 @@ func report(o options) error {
 	pdir := filepath.Join(o.dir, "profiles")
 	_ = os.MkdirAll(pdir, 0o755)
 	exe, _ := os.Executable()
-	maxN := slices.Max(o.ns)
-	profs := []run{
-		{mode: "ours-fanin", scenario: "burst", n: maxN, cpuprof: filepath.Join(pdir, "burst.cpu.prof"), memprof: filepath.Join(pdir, "burst.heap.prof")},
-		{mode: "ours-fanin", scenario: "hold", n: maxN, memprof: filepath.Join(pdir, "hold.heap.prof")},
+	maxN, maxW := slices.Max(o.ns), slices.Max(o.ioWorkers)
+	prof := func(mode, sc string, n int, cpu, mem bool) run {
+		r := run{mode: mode, scenario: sc, n: n}
+		if cpu {
+			r.cpuprof = filepath.Join(pdir, mode+"-"+sc+".cpu.prof")
+		}
+		if mem {
+			r.memprof = filepath.Join(pdir, mode+"-"+sc+".heap.prof")
+		}
+		return r
 	}
-	var prof strings.Builder
+	profs := []run{
+		prof("ours-fanin", "burst", maxN, true, true),
+		prof("ours-fanin", "timer", maxN, true, false),
+		prof("ours-fanin", "hold", maxN, false, true),
+		prof("ours-fanin-key", "hold", maxN, true, true),
+		prof("ours-handle", "hold", maxN, false, true),
+		prof("ours-fanin", "io", maxW, true, false),
+	}
+	var top strings.Builder
 	for _, rn := range profs {
 		r, err := runOne(exe, o, rn)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "profile run %s %s N=%d: %s\n", rn.mode, rn.scenario, rn.n, summary(r))
-		fmt.Fprintf(&prof, "\n#### ours-fanin %s, N=%s (profiled run: %s)\n", rn.scenario, nName(rn.n), summary(r))
+		fmt.Fprintf(&top, "\n#### %s %s, N=%s (profiled run: %s)\n", rn.mode, rn.scenario, nName(rn.n), summary(r))
 		if rn.cpuprof != "" {
-			prof.WriteString(pprofTop(exe, rn.cpuprof, "CPU, flat", "-top"))
-			prof.WriteString(pprofTop(exe, rn.cpuprof, "CPU, cumulative", "-top", "-cum"))
+			top.WriteString(pprofTop(exe, rn.cpuprof, "CPU, flat", "-top"))
+			top.WriteString(pprofTop(exe, rn.cpuprof, "CPU, cumulative", "-top", "-cum"))
 		}
-		if rn.scenario == "burst" {
-			prof.WriteString(pprofTop(exe, rn.memprof, "heap, alloc_space (what the burst allocates)", "-top", "-sample_index=alloc_space"))
-		} else {
-			prof.WriteString(pprofTop(exe, rn.memprof, "heap, inuse_space (what a pending job keeps)", "-top", "-sample_index=inuse_space"))
+		switch {
+		case rn.memprof == "":
+		case rn.scenario == "burst":
+			top.WriteString(pprofTop(exe, rn.memprof, "heap, alloc_space (what the burst allocates)", "-top", "-sample_index=alloc_space"))
+		default:
+			top.WriteString(pprofTop(exe, rn.memprof, "heap, inuse_space (what a pending job keeps)", "-top", "-sample_index=inuse_space"))
 		}
 	}
-	if err := os.WriteFile(filepath.Join(o.dir, "profiles", "pprof-top.md"), []byte(prof.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.dir, "profiles", "pprof-top.md"), []byte(top.String()), 0o644); err != nil {
 		return err
 	}
 	o.render = true
@@ -395,15 +478,24 @@ func render(o options) error {
 		return err
 	}
 	if err := chart(results, "hold", "Bytes per pending job (hold, live heap+stack after GC)", "B/job", filepath.Join(o.dir, "bytes_per_job.svg"),
-		func(r agg) float64 { return r.LiveBPerJob }); err != nil {
+		func(r agg) float64 { return r.LiveBPerJob }, nil); err != nil {
 		return err
 	}
 	if err := chart(results, "hold", "Bytes per pending job (hold, RSS)", "B/job", filepath.Join(o.dir, "rss_per_job.svg"),
-		func(r agg) float64 { return r.RSSBPerJob }); err != nil {
+		func(r agg) float64 { return r.RSSBPerJob }, nil); err != nil {
 		return err
 	}
 	if err := chart(results, "burst", "Attempts per second (burst, all jobs released at once)", "attempts/s", filepath.Join(o.dir, "attempts_per_s.svg"),
-		func(r agg) float64 { return r.AttemptsPerS }); err != nil {
+		func(r agg) float64 { return r.AttemptsPerS }, nil); err != nil {
+		return err
+	}
+	if err := chart(results, "timer", "Attempts per second (timer-released burst, first attempts due at one instant)", "attempts/s",
+		filepath.Join(o.dir, "timer_attempts_per_s.svg"), func(r agg) float64 { return r.AttemptsPerS }, nil); err != nil {
+		return err
+	}
+	ideal := &refLine{name: "W / 20 ms", f: func(w int) float64 { return float64(w) / ioOp.Seconds() }}
+	if err := chart(results, "io", "Attempts per second (I/O-bound ops of 20 ms)", "attempts/s",
+		filepath.Join(o.dir, "io_attempts_per_s.svg"), func(r agg) float64 { return r.AttemptsPerS }, ideal); err != nil {
 		return err
 	}
 	readOr := func(f, def string) string {
@@ -417,9 +509,9 @@ func render(o options) error {
 	b.WriteString("# Benchmark results\n\n<!-- Generated by `go run . -report` (or `go run . -render` from results.jsonl); edit analysis.md, not this file. -->\n\n")
 	b.WriteString(readOr("profiles/meta.txt", "") + "\n\n")
 	b.WriteString(whatRan(results))
-	b.WriteString("\n## Targets (issue 3)\n\n")
+	b.WriteString("\n## Targets (issues 3 and 11)\n\n")
 	b.WriteString(targets(results))
-	b.WriteString("\n## Charts\n\n![bytes per pending job](bytes_per_job.svg)\n\n![RSS per pending job](rss_per_job.svg)\n\n![attempts per second](attempts_per_s.svg)\n")
+	b.WriteString("\n## Charts\n\n![bytes per pending job](bytes_per_job.svg)\n\n![RSS per pending job](rss_per_job.svg)\n\n![attempts per second](attempts_per_s.svg)\n\n![timer-released burst](timer_attempts_per_s.svg)\n\n![I/O-bound attempts per second](io_attempts_per_s.svg)\n")
 	b.WriteString("\n## Tables (medians over reps)\n")
 	b.WriteString(tablesMarkdown(results))
 	// The durable backend's figures, written by riverbackoff's durablebench.
@@ -451,14 +543,14 @@ func whatRan(results []Result) string {
 		"a constant %.0f ms wait with no jitter, and one shared cancellable context. Ours uses one prebuilt policy "+
 		"`NewPolicy[struct{}](Constant{Interval: wait}, NoJitter, MaxTries(K+1))` and the library's default worker count. "+
 		"Each (mode, scenario, N, rep) ran in its own process; reps are interleaved.\n\n", k, k+1, waitMs)
-	for _, sc := range []string{"burst", "hold", "steady"} {
+	for _, sc := range allScenarios {
 		ns := sortedNs(results, sc)
 		var parts []string
 		for _, n := range ns {
 			parts = append(parts, fmt.Sprintf("N=%s × %d runs", nName(n), counts[sc][n]))
 		}
 		if len(parts) > 0 {
-			fmt.Fprintf(&b, "- **%s**: %s (7 modes; runs = modes × reps).\n", sc, strings.Join(parts, ", "))
+			fmt.Fprintf(&b, "- **%s**: %s (runs = modes × reps).\n", sc, strings.Join(parts, ", "))
 		}
 	}
 	b.WriteString(`
@@ -472,66 +564,24 @@ func whatRan(results []Result) string {
   (and, for ours, Stats().Waiting == N): GC twice, then (HeapAlloc+StackInuse − baseline)/N and (VmRSS − baseline)/N.
   "submit calls/s" is N / time of the submission loop; "N pending in s" runs until every job is waiting. The AfterFunc chain
   runs its first attempt inline in the submitting goroutine.
+- **timer** (timer-released burst): every job's first attempt falls due at one instant T, 200 ms + 6 µs per job after
+  the submissions start (a run whose setup took longer is marked): goroutine modes sleep until T, the AfterFunc chain arms a timer for T, ours submits with
+  ` + "`StartAt(T)`" + ` (the before-* modes, whose library has no StartAt, with ` + "`InitialDelay(time.Until(T))`" + `), so the scheduler's
+  timer structure releases them. Wall = T → last terminal result; lateness includes each first attempt (start − T).
 - **steady**: jobs arrive at a fixed rate (a 1 ms ticker submits the jobs due so far).
+- **io**: ops that take real time. Each op sleeps 20 ms and fails twice, then succeeds (3 tries, ` + "`NoWait`" + ` between them);
+  50·W jobs (at most 200k) are all submitted at once to W workers, so the best possible is W / 20 ms attempts/s. Modes:
+  ` + "`pool`" + `, W goroutines taking jobs from a channel and running each job's tries back to back (the baseline: no scheduler);
+  ` + "`sem`" + `, a goroutine per job, W at a time through a semaphore; ` + "`unbounded`" + `, a goroutine per job with no limit (not bounded by
+  W: for reference); ` + "`ours-fanin`" + `, a Scheduler with ` + "`Workers(W)`" + `. Scheduler CPU = (ours − pool) CPU µs per attempt;
+  lateness here is the wait for a worker (start − when the attempt was due); peak RSS is per worker.
+- **modes**: ` + "`ours-fanin`" + ` is ` + "`SubmitTo`" + ` with one results channel, ` + "`ours-handle`" + ` is ` + "`Submit`" + ` (a Handle per job); ` + "`-key`" + ` adds
+  ` + "`Key`" + ` of 8 hex digits per job, ` + "`-sub`" + ` adds ` + "`Subscribe()`" + `. ` + "`harness`" + ` submits nothing and keeps only what every mode's
+  job has of the harness (its state and op closure): its live bytes are subtracted to give the library's. ` + "`before-*`" + `: the same
+  modes built against the library of the -baseline commit, run in the same run.
 - **lateness** = start of attempt k+1 − (end of attempt k + wait), taken inside the op for every retry (K·N samples, exact
   percentiles; samples live off-heap in a pre-touched mmap, part of the baseline).
 `)
-	return b.String()
-}
-
-// targets checks the medians against issue 3's targets, at the largest N run.
-func targets(results []Result) string {
-	a := aggregate(results)
-	hn, bn := sortedNs(results, "hold"), sortedNs(results, "burst")
-	sn := sortedNs(results, "steady")
-	if len(hn) == 0 || len(bn) == 0 {
-		return "(needs hold and burst runs)\n"
-	}
-	H, B := hn[len(hn)-1], bn[len(bn)-1]
-	get := func(m, sc string, n int) agg { return a[key{m, sc, n}] }
-	var b strings.Builder
-	fmt.Fprintf(&b, "Measured at N=%s (hold, burst); reps as in the tables. ✅ met, ❌ not met. Allocations per retry in steady state "+
-		"are measured precisely by `BenchmarkAttempt` in the library module (`go test -run XXX -bench Attempt .`).\n\n", nName(H))
-	b.WriteString("| target | measured | |\n|---|---|---|\n")
-	row := func(name, got string, ok bool) {
-		mark := "❌"
-		if ok {
-			mark = "✅"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, got, mark)
-	}
-	fi, hd := get("ours-fanin", "hold", H), get("ours-handle", "hold", H)
-	ck, af := get("cenkalti", "hold", H), get("afterfunc", "hold", H)
-	row("fan-in live B/pending job <= 128", fmt.Sprintf("%.0f B", fi.LiveBPerJob), fi.LiveBPerJob <= 128)
-	row("fan-in RSS B/pending job <= 200", fmt.Sprintf("%.0f B", fi.RSSBPerJob), fi.RSSBPerJob <= 200)
-	row(">= 25x less than cenkalti (live)", fmt.Sprintf("%.1fx (%.0f vs %.0f B)", ck.LiveBPerJob/fi.LiveBPerJob, fi.LiveBPerJob, ck.LiveBPerJob), ck.LiveBPerJob/fi.LiveBPerJob >= 25)
-	row("less than the AfterFunc chain (live)", fmt.Sprintf("%.0f vs %.0f B", fi.LiveBPerJob, af.LiveBPerJob), fi.LiveBPerJob < af.LiveBPerJob)
-	row("with a Handle live B/job <= 256", fmt.Sprintf("%.0f B", hd.LiveBPerJob), hd.LiveBPerJob <= 256)
-	bf, bc, bs := get("ours-fanin", "burst", B), get("cenkalti", "burst", B), get("sleep", "burst", B)
-	row(fmt.Sprintf("burst %s: >= 3M attempts/s", nName(B)), si(bf.AttemptsPerS), bf.AttemptsPerS >= 3e6)
-	row(">= 4x cenkalti", fmt.Sprintf("%.2fx", bf.AttemptsPerS/bc.AttemptsPerS), bf.AttemptsPerS/bc.AttemptsPerS >= 4)
-	row(">= 1.5x goroutine+Sleep", fmt.Sprintf("%.2fx", bf.AttemptsPerS/bs.AttemptsPerS), bf.AttemptsPerS/bs.AttemptsPerS >= 1.5)
-	row("<= 0.5 CPU µs/attempt", fmt.Sprintf("%.2f µs", bf.CPUUsPerAtt), bf.CPUUsPerAtt <= 0.5)
-	row(fmt.Sprintf("submissions >= 2M jobs/s (hold %s, fan-in, to all pending)", nName(H)), fmt.Sprintf("%s/s (submit loop %s/s)", si(fi.PendingPerS), si(fi.SubmitPerS)), fi.PendingPerS >= 2e6)
-	if len(sn) > 0 {
-		st := get("ours-fanin", "steady", sn[0])
-		row("light load p99 <= 1.5 ms", fmt.Sprintf("%.2f ms", st.LatP99Ms), st.LatP99Ms <= 1.5)
-	}
-	lowest := true
-	var peers []string
-	for _, m := range allModes[:5] {
-		p := get(m, "burst", B)
-		peers = append(peers, fmt.Sprintf("%s %s", m, ms(p.LatP99Ms)))
-		if p.LatP99Ms <= bf.LatP99Ms {
-			lowest = false
-		}
-	}
-	row(fmt.Sprintf("burst %s p99 <= 500 ms", nName(B)), fmt.Sprintf("%s ms", ms(bf.LatP99Ms)), bf.LatP99Ms <= 500)
-	row("... and lower than every peer", fmt.Sprintf("peers: %s ms", strings.Join(peers, ", ")), lowest)
-	row("allocs per retry attempt 0 (burst, after release, fan-in)", fmt.Sprintf("%.2f", bf.AllocsPerAtt), bf.AllocsPerAtt < 0.01)
-	bh := get("ours-handle", "burst", B)
-	row("allocs per submitted job <= 2, fan-in (burst setup, minus the harness's 2: 16 B state + op closure)", fmt.Sprintf("%.2f", bf.AllocsPerJob-2), bf.AllocsPerJob-2 <= 2.05)
-	row("allocs per submitted job <= 2, with a Handle (same)", fmt.Sprintf("%.2f", bh.AllocsPerJob-2), bh.AllocsPerJob-2 <= 2.05)
 	return b.String()
 }
 
