@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/clock"
+
 	"github.com/backoff-go/backoff"
 )
 
@@ -44,13 +46,16 @@ func newBenchPolicy(b *testing.B, opts ...backoff.Option) *backoff.Policy[struct
 }
 
 // benchPaths are the ways users submit: fan-in or a Handle, with a key
-// or not, subscribed to the Handle's events or not.
+// or not, subscribed to the Handle's events or not, under one context or
+// (ctx) each under its own, as a job per request is.
 var benchPaths = []struct {
 	name        string
 	handle, key bool
 	subscribe   bool
+	ownCtx      bool
 }{
 	{name: "fanin"},
+	{name: "fanin+ctx", ownCtx: true},
 	{name: "fanin+key", key: true},
 	{name: "handle", handle: true},
 	{name: "handle+key", handle: true, key: true},
@@ -64,18 +69,23 @@ type submitter struct {
 	pol     *backoff.Policy[struct{}]
 	results chan backoff.Event[struct{}]
 	handle  bool
-	opts    []backoff.Option
+	opts    []backoff.Option // the policy, then any per-job options; a key last
 	keys    []backoff.Option
 	n       int
+	keep    bool // keep the handles
+	handles []*backoff.Handle[struct{}]
+	ownCtx  bool // a context of its own for each job
+	cancels []context.CancelFunc
 }
 
-func newSubmitter(b *testing.B, s *backoff.Scheduler, pol *backoff.Policy[struct{}], handle, key, subscribe bool, n int) *submitter {
+func newSubmitter(b *testing.B, s *backoff.Scheduler, pol *backoff.Policy[struct{}], handle, key, subscribe, ownCtx bool, n int, extra ...backoff.Option) *submitter {
 	b.Helper()
-	sub := &submitter{s: s, pol: pol, handle: handle, results: make(chan backoff.Event[struct{}], 1)}
+	sub := &submitter{s: s, pol: pol, handle: handle, ownCtx: ownCtx, results: make(chan backoff.Event[struct{}], 1)}
 	sub.opts = []backoff.Option{pol}
 	if subscribe {
 		sub.opts = append(sub.opts, backoff.Subscribe())
 	}
+	sub.opts = append(sub.opts, extra...)
 	if key {
 		sub.keys = make([]backoff.Option, n)
 		for i := range sub.keys {
@@ -91,11 +101,21 @@ func (sub *submitter) submit(b *testing.B) {
 		sub.opts[len(sub.opts)-1] = sub.keys[sub.n%len(sub.keys)]
 	}
 	sub.n++
+	ctx := context.Background()
+	if sub.ownCtx {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		sub.cancels = append(sub.cancels, cancel)
+	}
 	var err error
 	if sub.handle {
-		_, err = backoff.Submit(context.Background(), sub.s, benchOp, sub.opts...)
+		var h *backoff.Handle[struct{}]
+		h, err = backoff.Submit(ctx, sub.s, benchOp, sub.opts...)
+		if sub.keep {
+			sub.handles = append(sub.handles, h)
+		}
 	} else {
-		_, err = backoff.SubmitTo(context.Background(), sub.s, benchOp, sub.results, sub.opts...)
+		_, err = backoff.SubmitTo(ctx, sub.s, benchOp, sub.results, sub.opts...)
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -111,13 +131,44 @@ func BenchmarkSubmit(b *testing.B) {
 			s := newBenchScheduler(b)
 			defer s.Close()
 			pol := newBenchPolicy(b, backoff.InitialDelay(time.Hour), backoff.Constant{Interval: time.Hour}, backoff.NoJitter)
-			sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, 1<<20)
+			sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, p.ownCtx, 1<<20)
 			b.ReportAllocs()
 			for b.Loop() {
 				sub.submit(b)
 			}
 			b.StopTimer()
 			waitFor(b, func() bool { return s.Stats().Waiting == int(s.Stats().Submitted) })
+		})
+	}
+}
+
+// BenchmarkStartAtBurst is a burst released by the timer structure, on
+// each path: b.N jobs submitted with StartAt(T) on a mock clock, then the
+// clock moved to T. One op is one job's first attempt, released, run and
+// its terminal event delivered (a Handle's read through Result); the
+// submissions are not timed.
+func BenchmarkStartAtBurst(b *testing.B) {
+	for _, p := range benchPaths {
+		b.Run(p.name, func(b *testing.B) {
+			m := clock.NewMock()
+			s := newBenchScheduler(b, backoff.WithClock(m))
+			defer s.Close()
+			pol := newBenchPolicy(b, backoff.MaxTries(1))
+			sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, p.ownCtx, b.N, backoff.StartAt(m.Now().Add(time.Second)))
+			sub.results, sub.keep = make(chan backoff.Event[struct{}], b.N), true
+			for range b.N {
+				sub.submit(b)
+			}
+			waitFor(b, func() bool { return s.Stats().Waiting == b.N })
+			b.ReportAllocs()
+			b.ResetTimer()
+			m.Add(time.Second)
+			for _, h := range sub.handles {
+				_, _ = h.Result(context.Background())
+			}
+			for range b.N - len(sub.handles) {
+				<-sub.results
+			}
 		})
 	}
 }
@@ -178,7 +229,7 @@ func BenchmarkHoldBytesPerJob(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				s := newBenchScheduler(b)
-				sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, jobs)
+				sub := newSubmitter(b, s, pol, p.handle, p.key, p.subscribe, p.ownCtx, jobs)
 				base := liveBytes()
 				b.StartTimer()
 				for range jobs {

@@ -49,8 +49,9 @@
 // [WithLogger], [WithObserver]). [Decide] is the one decision function
 // every runner shares, pure and testable without a clock. [NewPolicy]
 // checks options once, for jobs submitted many times; a job's own options
-// ([Key], [Group], [Name], [InitialDelay], [NonBlocking], [Subscribe])
-// given beside a Policy never copy it. Option order never matters.
+// ([Key], [Group], [Name], [InitialDelay], [StartAt], [NonBlocking],
+// [Subscribe]) given beside a Policy never copy it. Option order never
+// matters.
 //
 // Every job ends with exactly one terminal event: success, or give-up with
 // a [Reason]. A give-up error is a [*GiveUpError] that errors.Is and

@@ -189,6 +189,38 @@ func ExampleSubmitTo() {
 	// job 5: gave up after 3 tries: strategy exhausted
 }
 
+// StartAt releases a burst at a set instant: the jobs run together, in
+// the order they were submitted (here on one worker, so one by one).
+func ExampleStartAt() {
+	s, err := backoff.NewScheduler(backoff.Workers(1))
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	at := time.Now().Add(5 * time.Millisecond)
+	results := make(chan backoff.Event[string], 3)
+	for _, name := range []string{"first", "second", "third"} {
+		op := func(context.Context) (string, error) {
+			if time.Now().Before(at) {
+				return "", errors.New("ran early")
+			}
+			return name, nil
+		}
+		if _, err := backoff.SubmitTo(context.Background(), s, op, results, backoff.StartAt(at), backoff.MaxTries(1)); err != nil {
+			panic(err)
+		}
+	}
+	for range 3 {
+		ev := <-results
+		fmt.Println(ev.Value, ev.Err)
+	}
+	// Output:
+	// first <nil>
+	// second <nil>
+	// third <nil>
+}
+
 // RetryOnValue polls until the value says done: python-backoff's
 // on_predicate.
 func ExampleRetryOnValue() {

@@ -1,9 +1,13 @@
-// Package fifo is a first-in first-out queue kept in fixed-size blocks:
-// pushing never copies what the queue holds, however long it grows, and
-// popping gives each emptied block back to the garbage collector, except
-// one kept for reuse. A backlog of a million results channel events
-// costs a million pushes and pops, not the repeated doubling and
-// compacting copies of a slice used as a queue.
+// Package fifo is a first-in first-out queue kept in blocks: pushing
+// never copies what the queue holds, however long it grows, and popping
+// gives each emptied block back to the garbage collector, except one kept
+// for reuse. A backlog of a million results channel events costs a
+// million pushes and pops, not the repeated doubling and compacting
+// copies of a slice used as a queue.
+//
+// Blocks start at one value and double up to 32 KB, so that the many
+// queues that only ever hold a few values (a context group with one
+// job) stay small, and a long one costs one block per 32 KB.
 //
 // A Queue is not safe for concurrent use; its owner guards it.
 package fifo
@@ -13,18 +17,13 @@ import (
 	"unsafe"
 )
 
-// blockBytes is the size of a block's values: 4 KB, one of the
-// allocator's size classes, which a block fills to within one value.
-const blockBytes = 4096
+// maxBlockBytes bounds a block's values: 32 KB, the allocator's largest
+// size class.
+const maxBlockBytes = 32 << 10
 
 type block[T any] struct {
 	v    []T
 	next *block[T]
-}
-
-func newBlock[T any]() *block[T] {
-	var v T
-	return &block[T]{v: make([]T, max(1, blockBytes/int(unsafe.Sizeof(v))))}
 }
 
 // Queue is a FIFO of T. Its zero value is an empty queue.
@@ -33,6 +32,16 @@ type Queue[T any] struct {
 	r, w       int // next to pop in head, next to fill in tail
 	n          int
 	spare      *block[T]
+	size       int // values in the last block made
+}
+
+// newBlock makes a block twice the size of the last one, up to
+// maxBlockBytes.
+func (q *Queue[T]) newBlock() *block[T] {
+	var v T
+	limit := max(1, maxBlockBytes/max(1, int(unsafe.Sizeof(v))))
+	q.size = min(max(1, 2*q.size), limit)
+	return &block[T]{v: make([]T, q.size)}
 }
 
 // Len returns the number of values queued.
@@ -45,7 +54,7 @@ func (q *Queue[T]) Push(v T) {
 		if b != nil {
 			q.spare = nil
 		} else {
-			b = newBlock[T]()
+			b = q.newBlock()
 		}
 		if q.tail == nil {
 			q.head, q.r = b, 0

@@ -61,11 +61,11 @@ func TestQueueMatchesSlice(t *testing.T) {
 // that a drained backlog does not keep its events' values alive.
 func TestQueueReleasesPopped(t *testing.T) {
 	var q Queue[*int]
-	n := len(newBlock[*int]().v)
-	for i := range 3 * n {
+	const n = 20_000 // blocks of 1 to 4,096 values
+	for i := range n {
 		q.Push(&i)
 	}
-	for range 3*n - 1 {
+	for range n - 1 {
 		q.Pop()
 	}
 	for b := q.head; b != nil; b = b.next {
@@ -81,6 +81,32 @@ func TestQueueReleasesPopped(t *testing.T) {
 	for _, p := range q.spare.v {
 		if p != nil {
 			t.Fatal("the spare block holds a value")
+		}
+	}
+}
+
+// TestQueueBlocksGrow checks the block sizes: a queue of one value holds
+// one block of one value, and a long queue's blocks double up to 32 KB.
+func TestQueueBlocksGrow(t *testing.T) {
+	var q Queue[int64]
+	q.Push(1)
+	if got := cap(q.head.v); got != 1 {
+		t.Fatalf("a queue of one value has a block of %d", got)
+	}
+	for i := range 100_000 {
+		q.Push(int64(i))
+	}
+	var sizes []int
+	for b := q.head; b != nil; b = b.next {
+		sizes = append(sizes, len(b.v))
+	}
+	want := []int{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}
+	if !slices.Equal(sizes[:len(want)], want) {
+		t.Fatalf("first block sizes %v, want %v", sizes[:len(want)], want)
+	}
+	for _, n := range sizes[len(want):] {
+		if n != 4096 {
+			t.Fatalf("a block of %d values after the 32 KB ones, want 4096", n)
 		}
 	}
 }

@@ -208,23 +208,29 @@ func TestGroupCompact(t *testing.T) {
 	}
 }
 
-// entries lists a timeline's entries: the run's in order, then the heap's.
-func entries(tl *timeline) []entry {
-	return append(slices.Collect(tl.run.All()), tl.h...)
+// runOf lists the entries of a timeline's run, in order.
+func runOf(tl *timeline) []entry {
+	if tl.run == nil {
+		return nil
+	}
+	return slices.Collect(tl.run.q.All())
 }
+
+// entries lists a timeline's entries: the run's in order, then the heap's.
+func entries(tl *timeline) []entry { return append(runOf(tl), tl.h...) }
 
 // checkTimeline checks a timeline's invariants: the run in order and
 // ending at last, the heap in heap order.
 func checkTimeline(t *testing.T, tl *timeline) {
 	t.Helper()
-	run := slices.Collect(tl.run.All())
+	run := runOf(tl)
 	for i := 1; i < len(run); i++ {
 		if run[i].at < run[i-1].at {
 			t.Fatalf("run out of order at %d: %d after %d", i, run[i].at, run[i-1].at)
 		}
 	}
-	if len(run) > 0 && tl.last < run[len(run)-1].at {
-		t.Fatalf("run's last is %d, below its last entry %d", tl.last, run[len(run)-1].at)
+	if len(run) > 0 && tl.run.last < run[len(run)-1].at {
+		t.Fatalf("run's last is %d, below its last entry %d", tl.run.last, run[len(run)-1].at)
 	}
 	checkEntryHeap(t, tl.h)
 }
@@ -236,7 +242,7 @@ func checkTimeline(t *testing.T, tl *timeline) {
 // order they were pushed, as long as they all went to the run.
 func TestTimelineOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for round := range 200 {
+	for round := range 50 {
 		var tl timeline
 		var model []entry // every entry in the timeline
 		clock := int64(0)
@@ -273,12 +279,19 @@ func TestTimelineOrder(t *testing.T) {
 	for i := range 5000 {
 		tl.push(entry{at: 7, j: &testJob{Base: Base{Tries: int32(i)}}})
 	}
-	if len(tl.h) != 0 {
-		t.Fatalf("%d entries of a one-instant burst went to the heap", len(tl.h))
+	if len(tl.h) != 1 {
+		t.Fatalf("%d entries of a one-instant burst went to the heap, want the first alone", len(tl.h))
 	}
 	for i := range 5000 {
 		if e := tl.pop(); e.j.base().Tries != int32(i) {
 			t.Fatalf("pop %d returned entry %d", i, e.j.base().Tries)
 		}
+	}
+
+	// A group of one job has no run.
+	var one timeline
+	one.push(entry{at: 3})
+	if one.run != nil {
+		t.Fatal("a timeline of one entry made a run")
 	}
 }
