@@ -564,8 +564,9 @@ func whatRan(results []Result) string {
   (and, for ours, Stats().Waiting == N): GC twice, then (HeapAlloc+StackInuse − baseline)/N and (VmRSS − baseline)/N.
   "submit calls/s" is N / time of the submission loop; "N pending in s" runs until every job is waiting. The AfterFunc chain
   runs its first attempt inline in the submitting goroutine.
-- **timer** (timer-released burst): every job's first attempt falls due at one instant T, 200 ms + 6 µs per job after
-  the submissions start (a run whose setup took longer is marked): goroutine modes sleep until T, the AfterFunc chain arms a timer for T, ours submits with
+- **timer** (timer-released burst): every job's first attempt falls due at one instant T, 500 ms + 12 µs per job after the
+  submissions start (goroutine modes: 20 µs per job, since 1M goroutines that sleep take about 10 s to set up here; a run
+  whose setup took longer is marked): goroutine modes sleep until T, the AfterFunc chain arms a timer for T, ours submits with
   ` + "`StartAt(T)`" + ` (the before-* modes, whose library has no StartAt, with ` + "`InitialDelay(time.Until(T))`" + `), so the scheduler's
   timer structure releases them. Wall = T → last terminal result; lateness includes each first attempt (start − T).
 - **steady**: jobs arrive at a fixed rate (a 1 ms ticker submits the jobs due so far).

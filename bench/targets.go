@@ -157,7 +157,7 @@ func targets(results []Result) string {
 		}
 		c.row(fmt.Sprintf("%s <= %.0f", t.mode, t.limit), fmt.Sprintf("%.2f", life), life <= t.limit+0.05)
 	}
-	c.row("0 per retry (fan-in, after release)", fmt.Sprintf("%.3f per attempt", bf.AllocsPerAtt), bf.AllocsPerAtt < 0.01)
+	c.row("0 per retry (fan-in, every allocation after release per attempt: the results backlog's blocks included)", fmt.Sprintf("%.4f per attempt", bf.AllocsPerAtt), bf.AllocsPerAtt < 0.01)
 
 	if sn := sortedNs(results, "steady"); len(sn) > 0 {
 		st, _ := get("ours-fanin", "steady", sn[0])
