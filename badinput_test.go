@@ -226,18 +226,18 @@ func TestBadOptions(t *testing.T) {
 		{name: "RetryOn(nil)", opts: biOpts(backoff.RetryOn(nil)), want: []string{"RetryOn", "target 0", "nil"}},
 		{name: "RetryOn(err, nil)", opts: biOpts(backoff.RetryOn(errBad, nil)), want: []string{"RetryOn", "target 1", "nil"}},
 		{name: "RetryIf(nil)", opts: biOpts(backoff.RetryIf(nil)), want: []string{"RetryIf", "nil"}},
-		{name: "Giveup(nil)", opts: biOpts(backoff.Giveup(nil)), want: []string{"Giveup", "nil"}},
+		{name: "GiveUp(nil)", opts: biOpts(backoff.GiveUp(nil)), want: []string{"GiveUp", "nil"}},
 		{name: "RetryOnValue(nil)", opts: biOpts(backoff.RetryOnValue[int](nil)), want: []string{"RetryOnValue", "nil"}},
 		{name: "RetryOnValue type mismatch", opts: biOpts(backoff.RetryOnValue(func(string) bool { return true })),
 			want: []string{"RetryOnValue", "func(string) bool", "int"}},
 		{name: "RetryOnValue nil and mismatched", opts: biOpts(backoff.RetryOnValue[string](nil)), want: []string{"RetryOnValue", "nil", "int"}},
 		{name: "OnBackoff(nil)", opts: biOpts(backoff.OnBackoff[int](nil)), want: []string{"OnBackoff", "nil"}},
 		{name: "OnSuccess(nil)", opts: biOpts(backoff.OnSuccess[int](nil)), want: []string{"OnSuccess", "nil"}},
-		{name: "OnGiveup(nil)", opts: biOpts(backoff.OnGiveup[int](nil)), want: []string{"OnGiveup", "nil"}},
+		{name: "OnGiveUp(nil)", opts: biOpts(backoff.OnGiveUp[int](nil)), want: []string{"OnGiveUp", "nil"}},
 		{name: "OnBackoff type mismatch", opts: biOpts(backoff.OnBackoff(func(backoff.Event[string]) {})),
 			want: []string{"OnBackoff", "string", "int"}},
 		{name: "OnSuccess type mismatch", opts: biOpts(backoff.OnSuccess(func(backoff.Event[bool]) {})), want: []string{"OnSuccess", "bool", "int"}},
-		{name: "OnGiveup type mismatch", opts: biOpts(backoff.OnGiveup(func(backoff.Event[int64]) {})), want: []string{"OnGiveup", "int64"}},
+		{name: "OnGiveUp type mismatch", opts: biOpts(backoff.OnGiveUp(func(backoff.Event[int64]) {})), want: []string{"OnGiveUp", "int64"}},
 		{name: "Runtime(nil)", opts: biOpts(backoff.Runtime[int](nil)), want: []string{"Runtime", "nil"}},
 		{name: "Runtime type mismatch", opts: biOpts(backoff.Runtime(func(string, error) (time.Duration, bool) { return 0, false })),
 			want: []string{"Runtime", "string", "int"}},
@@ -257,8 +257,8 @@ func TestBadOptions(t *testing.T) {
 		{name: "Key in a Policy", opts: biOpts(backoff.Key("k")), want: []string{"Key"}, which: biNewPolicy},
 		{name: "nil Option", opts: biOpts(nilOpt), want: []string{"nil Option"}},
 		{name: "nil Option among others", opts: biOpts(backoff.MaxTries(2), nilOpt, backoff.NoWait{}), want: []string{"nil Option"}},
-		{name: "every bad option named", opts: biOpts(backoff.MaxTries(0), backoff.MaxTime(-1), backoff.Giveup(nil), backoff.Fibo{Max: -1}),
-			want: []string{"MaxTries", "MaxTime", "Giveup", "Fibo.Max"}},
+		{name: "every bad option named", opts: biOpts(backoff.MaxTries(0), backoff.MaxTime(-1), backoff.GiveUp(nil), backoff.Fibo{Max: -1}),
+			want: []string{"MaxTries", "MaxTime", "GiveUp", "Fibo.Max"}},
 		{name: "bad option after a Policy", opts: biOpts(valid, backoff.MaxWait(0)), want: []string{"MaxWait"}},
 		{name: "Policy of another value type", opts: biOpts(stringPolicy), want: []string{"RetryOnValue", "string", "int"}},
 
@@ -696,7 +696,7 @@ func TestNoPanicOnZeroAndNil(t *testing.T) {
 	t.Run("valid zero and nil options", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			for _, o := range []backoff.Option{
-				backoff.Name(""), backoff.WithLogger(nil), backoff.WithObserver(nil), backoff.ErrorOnGiveup(false),
+				backoff.Name(""), backoff.WithLogger(nil), backoff.WithObserver(nil), backoff.ErrorOnGiveUp(false),
 				backoff.Intervals(nil), backoff.Intervals{0}, backoff.RetryOnType[error](), backoff.Expo{}, backoff.Decorrelated{},
 				backoff.InitialDelay(0), backoff.StartJitter(0), backoff.MaxTime(0),
 			} {

@@ -164,7 +164,7 @@ type chaosJob struct {
 	noJitter       bool
 	backoffPanicAt int // an OnBackoff handler panics after this attempt; 0: never
 	successPanic   bool
-	giveupPanic    bool
+	giveUpPanic    bool
 	submitAt       time.Duration
 	deadline       time.Duration // for ctxDeadline, from the submission
 	ctx            context.Context
@@ -234,7 +234,7 @@ type chaosRun struct {
 	inflight, peak atomic.Int32
 	groupInflight  [nGroups]atomic.Int32
 	groupPeak      [nGroups]atomic.Int32
-	endPanics      atomic.Int64 // OnSuccess and OnGiveup panics that ran
+	endPanics      atomic.Int64 // OnSuccess and OnGiveUp panics that ran
 	actionsDone    [numActions]atomic.Int32
 	actionsSkipped [numActions]atomic.Int32
 
@@ -454,7 +454,7 @@ func (run *chaosRun) planJob(r *rand.Rand, i int) *chaosJob {
 		j.backoffPanicAt = 1 + r.IntN(2)
 	}
 	j.successPanic = r.IntN(100) < 10
-	j.giveupPanic = r.IntN(100) < 10
+	j.giveUpPanic = r.IntN(100) < 10
 	return j
 }
 
@@ -529,7 +529,7 @@ func (j *chaosJob) options(run *chaosRun) []backoff.Option {
 		}))
 	}
 	onEnd := func(ev backoff.Event[int]) { run.ended(j, ev) }
-	opts = append(opts, backoff.OnSuccess(onEnd), backoff.OnGiveup(onEnd))
+	opts = append(opts, backoff.OnSuccess(onEnd), backoff.OnGiveUp(onEnd))
 	endPanic := func(backoff.Event[int]) {
 		run.endPanics.Add(1)
 		panic(endPanicValue)
@@ -537,8 +537,8 @@ func (j *chaosJob) options(run *chaosRun) []backoff.Option {
 	if j.successPanic {
 		opts = append(opts, backoff.OnSuccess(endPanic))
 	}
-	if j.giveupPanic {
-		opts = append(opts, backoff.OnGiveup(endPanic))
+	if j.giveUpPanic {
+		opts = append(opts, backoff.OnGiveUp(endPanic))
 	}
 	return opts
 }
@@ -865,7 +865,7 @@ func (run *chaosRun) verify() {
 		kinds[j.kind]++
 		sinks[j.sink]++
 		ctxs[j.ctxKind]++
-		if j.successPanic || j.giveupPanic {
+		if j.successPanic || j.giveUpPanic {
 			endPanicsPlanned++
 		}
 		if !j.accepted {
@@ -965,7 +965,7 @@ func (run *chaosRun) verify() {
 	} else {
 		fmt.Fprintf(&b, "%s at %v\n", []string{"Close", "Shutdown", "Close"}[run.cfg.stop], run.closeAt)
 	}
-	fmt.Fprintf(&b, "handler panics: OnBackoff %d ended jobs; OnSuccess/OnGiveup %d ran (%d jobs armed)\n",
+	fmt.Fprintf(&b, "handler panics: OnBackoff %d ended jobs; OnSuccess/OnGiveUp %d ran (%d jobs armed)\n",
 		backoffPanics, run.endPanics.Load(), endPanicsPlanned)
 	fmt.Fprintf(&b, "ends: ")
 	for r := range backoff.ReasonPanic + 1 {

@@ -34,7 +34,7 @@ func (d Decision) Done() bool { return !d.Retry }
 // pure apart from the randomness of jitter, and it does not read a clock.
 //
 // For a failed attempt it asks, in this order: Permanent, the retry
-// conditions, the Giveup predicates, MaxTries, MaxTime; then it computes the
+// conditions, the GiveUp predicates, MaxTries, MaxTime; then it computes the
 // wait: strategy (or Runtime) capped by MaxWait, jitter (not of a Runtime
 // wait, unless a jitter option was given), trimmed to
 // MaxTime's time left (or, with MaxTimeStrict, give up when the wait would
@@ -55,9 +55,9 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		if !p.retryable(o.Err) {
 			return Decision{Reason: ReasonNotRetryable}
 		}
-		for _, g := range p.cfg.giveup {
+		for _, g := range p.cfg.giveUp {
 			if g(o.Err) {
-				return Decision{Reason: ReasonGiveup}
+				return Decision{Reason: ReasonGiveUp}
 			}
 		}
 	}

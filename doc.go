@@ -45,7 +45,7 @@
 // [Fibo], [Constant], [Intervals], [NoWait], [Decay], [Decorrelated],
 // [Runtime], and the jitters [FullJitter], [RandomJitter], [EqualJitter],
 // [NoJitter]), when to stop ([MaxTries], [MaxTime], [MaxTimeStrict],
-// [Giveup]) and whom to tell ([OnBackoff], [OnSuccess], [OnGiveup],
+// [GiveUp]) and whom to tell ([OnBackoff], [OnSuccess], [OnGiveUp],
 // [WithLogger], [WithObserver]). [Decide] is the one decision function
 // every runner shares, pure and testable without a clock. [NewPolicy]
 // checks options once, for jobs submitted many times; a job's own options

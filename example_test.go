@@ -283,7 +283,7 @@ func ExampleIntervals() {
 	// 3 true
 }
 
-// OnBackoff and OnGiveup are python-backoff's handlers: they receive each
+// OnBackoff and OnGiveUp are python-backoff's handlers: they receive each
 // step as an Event.
 func ExampleOnBackoff() {
 	_, err := backoff.Retry(context.Background(), exampleFlaky(5, 0),
@@ -292,14 +292,14 @@ func ExampleOnBackoff() {
 		backoff.OnBackoff(func(ev backoff.Event[int]) {
 			fmt.Printf("backoff: tries=%d err=%v wait=%v\n", ev.Tries, ev.Err, ev.Wait)
 		}),
-		backoff.OnGiveup(func(ev backoff.Event[int]) {
-			fmt.Printf("giveup: tries=%d reason=%s\n", ev.Tries, ev.Reason.String())
+		backoff.OnGiveUp(func(ev backoff.Event[int]) {
+			fmt.Printf("gave up: tries=%d reason=%s\n", ev.Tries, ev.Reason.String())
 		}))
 	fmt.Println(errors.Is(err, backoff.ReasonMaxTries))
 	// Output:
 	// backoff: tries=1 err=service unavailable wait=1ms
 	// backoff: tries=2 err=service unavailable wait=1ms
-	// giveup: tries=3 reason=max tries
+	// gave up: tries=3 reason=max tries
 	// true
 }
 
@@ -357,14 +357,14 @@ func ExampleGiveUpError() {
 	// max tries 3 service unavailable
 }
 
-// ErrorOnGiveup(false) returns the last value and no error on give-up,
+// ErrorOnGiveUp(false) returns the last value and no error on give-up,
 // like python-backoff's raise_on_giveup=False.
-func ExampleErrorOnGiveup() {
+func ExampleErrorOnGiveUp() {
 	calls := 0
 	v, err := backoff.Retry(context.Background(), func(context.Context) (string, error) {
 		calls++
 		return fmt.Sprintf("partial %d", calls), errExampleUnavailable
-	}, backoff.NoWait{}, backoff.MaxTries(2), backoff.ErrorOnGiveup(false))
+	}, backoff.NoWait{}, backoff.MaxTries(2), backoff.ErrorOnGiveUp(false))
 	fmt.Println(v, err)
 	// Output: partial 2 <nil>
 }

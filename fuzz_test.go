@@ -284,14 +284,14 @@ const (
 	fdRuntime               // Runtime, after the strategy
 	fdRuntimeOK             // the Runtime function gives its wait (else falls back)
 	fdValuePred             // RetryOnValue: retry values divisible by 3
-	fdRetryOn               // RetryOn(errFzRetry, errFzGiveup)
-	fdGiveup                // Giveup on errFzGiveup
+	fdRetryOn               // RetryOn(errFzRetry, errFzGiveUp)
+	fdGiveUp                // GiveUp on errFzGiveUp
 	fdDeadline              // State.HasDeadline
 )
 
 var (
 	errFzRetry  = errors.New("fuzz: retryable")
-	errFzGiveup = errors.New("fuzz: give up")
+	errFzGiveUp = errors.New("fuzz: give up")
 	errFzOther  = errors.New("fuzz: other")
 )
 
@@ -308,9 +308,9 @@ func fuzzErrLines(t *testing.T, err error) {
 
 // FuzzDecide fuzzes the pure decision function over policies built with
 // NewPolicy (every strategy and jitter, MaxTries, MaxTime, MaxTimeStrict,
-// MaxWait, Runtime, RetryOnValue, RetryOn, Giveup), states and outcomes. It
+// MaxWait, Runtime, RetryOnValue, RetryOn, GiveUp), states and outcomes. It
 // checks an independent model of Decide's documented order (success,
-// Permanent, retry conditions, Giveup, MaxTries, MaxTime, exhaustion; then
+// Permanent, retry conditions, GiveUp, MaxTries, MaxTime, exhaustion; then
 // the wait: strategy or Runtime, MaxWait, jitter, MaxTime trim or strict
 // give-up, deadline) and the invariants stated on Decision.
 //
@@ -338,8 +338,8 @@ func FuzzDecide(f *testing.F) {
 		{what: "success", kind: 0, jit: 4, outKind: 0, tries: 3, value: 3},
 		{what: "Permanent before not retryable", kind: 0, jit: 4, outKind: 2, tries: 1, flags: fdRetryOn},
 		{what: "Permanent inside errors.Join", kind: 0, jit: 4, outKind: 4, tries: 1},
-		{what: "not retryable", kind: 1, jit: 4, outKind: 3, tries: 1, flags: fdRetryOn | fdGiveup},
-		{what: "Giveup before MaxTries", kind: 1, jit: 4, outKind: 5, tries: 1, flags: fdRetryOn | fdGiveup | fdMaxTries, maxTries: 1},
+		{what: "not retryable", kind: 1, jit: 4, outKind: 3, tries: 1, flags: fdRetryOn | fdGiveUp},
+		{what: "GiveUp before MaxTries", kind: 1, jit: 4, outKind: 5, tries: 1, flags: fdRetryOn | fdGiveUp | fdMaxTries, maxTries: 1},
 		{what: "MaxTries", kind: 2, jit: 4, outKind: 1, tries: 5, flags: fdMaxTries, maxTries: 5, a: s},
 		{what: "MaxTime reached", kind: 2, jit: 4, outKind: 1, tries: 2, flags: fdMaxTime, maxTime: 10 * s, elapsed: 10 * s},
 		{what: "trimmed to 5s", kind: 2, jit: 4, outKind: 1, tries: 2, flags: fdMaxTime, maxTime: 15 * s, elapsed: 10 * s, a: 10 * s},
@@ -363,7 +363,7 @@ func FuzzDecide(f *testing.F) {
 		{what: "custom jitter above MaxWait", kind: 2, jit: 5, outKind: 1, tries: 1, jraw: math.MaxInt64, flags: fdMaxWait | fdMaxTime, maxWait: ms, maxTime: time.Hour.Nanoseconds()},
 		{what: "StrategyFunc exhausted", kind: 7, outKind: 1, tries: 1, a: -s, c: 1},
 		{what: "StrategyFunc, negative wait", kind: 7, jit: 4, outKind: 1, tries: 1, a: -s, c: 2},
-		{what: "value predicate, Giveup not asked", kind: 2, jit: 4, outKind: 0, value: 3, tries: 2, flags: fdValuePred | fdMaxTries | fdGiveup, maxTries: 3, a: s},
+		{what: "value predicate, GiveUp not asked", kind: 2, jit: 4, outKind: 0, value: 3, tries: 2, flags: fdValuePred | fdMaxTries | fdGiveUp, maxTries: 3, a: s},
 		{what: "value predicate at MaxTries", kind: 2, jit: 4, outKind: 0, value: 3, tries: 3, flags: fdValuePred | fdMaxTries, maxTries: 3},
 		{what: "invalid: Expo.Base", kind: 0, outKind: 1, tries: 1, flags: fdRaw, x: 0.5},
 		{what: "invalid: Decay.Rate", kind: 5, outKind: 1, tries: 1, flags: fdRaw, x: math.NaN()},
@@ -485,10 +485,10 @@ func FuzzDecide(f *testing.F) {
 			opts = append(opts, backoff.RetryOnValue(pred))
 		}
 		if flags&fdRetryOn != 0 {
-			opts = append(opts, backoff.RetryOn(errFzRetry, errFzGiveup))
+			opts = append(opts, backoff.RetryOn(errFzRetry, errFzGiveUp))
 		}
-		if flags&fdGiveup != 0 {
-			opts = append(opts, backoff.Giveup(func(err error) bool { return errors.Is(err, errFzGiveup) }))
+		if flags&fdGiveUp != 0 {
+			opts = append(opts, backoff.GiveUp(func(err error) bool { return errors.Is(err, errFzGiveUp) }))
 		}
 
 		p, err := backoff.NewPolicy[int](opts...)
@@ -516,7 +516,7 @@ func FuzzDecide(f *testing.F) {
 		case 4:
 			oerr = errors.Join(errFzOther, fmt.Errorf("wrapped: %w", backoff.Permanent(errFzRetry)))
 		case 5:
-			oerr = errFzGiveup
+			oerr = errFzGiveUp
 		}
 		out := backoff.Outcome[int]{Value: value, Err: oerr}
 		d := backoff.Decide(p, st, out)
@@ -565,8 +565,8 @@ func FuzzDecide(f *testing.F) {
 		case outKind%6 == 3 && flags&fdRetryOn != 0: // errFzOther
 			exact(backoff.Decision{Reason: backoff.ReasonNotRetryable})
 			return
-		case outKind%6 == 5 && flags&fdGiveup != 0: // errFzGiveup
-			exact(backoff.Decision{Reason: backoff.ReasonGiveup})
+		case outKind%6 == 5 && flags&fdGiveUp != 0: // errFzGiveUp
+			exact(backoff.Decision{Reason: backoff.ReasonGiveUp})
 			return
 		case hasMaxTries && st.Tries >= maxTries:
 			exact(backoff.Decision{Reason: backoff.ReasonMaxTries})

@@ -59,7 +59,7 @@ func (h *Handle[T]) Events() <-chan Event[T] {
 }
 
 // Result waits for the job to end and returns its last value and, on
-// give-up, a *GiveUpError (nil with ErrorOnGiveup(false)). If ctx ends
+// give-up, a *GiveUpError (nil with ErrorOnGiveUp(false)). If ctx ends
 // first, it returns ctx's error and the job carries on. A nil ctx is an
 // error.
 func (h *Handle[T]) Result(ctx context.Context) (T, error) {
@@ -104,7 +104,7 @@ func (h *Handle[T]) Cancel() {
 
 // outcome is Result's answer once the job has ended; h.x.ctl.mu is held.
 func (h *Handle[T]) outcome() (T, error) {
-	if h.final.Kind == EventGiveUp && !h.j.pol.cfg.quietGiveup {
+	if h.final.Kind == EventGiveUp && !h.j.pol.cfg.quietGiveUp {
 		return h.final.Value, h.final.Err
 	}
 	return h.final.Value, nil

@@ -170,12 +170,12 @@ func TestHandleResultCtxEndsFirst(t *testing.T) {
 	})
 }
 
-func TestHandleErrorOnGiveupFalse(t *testing.T) {
+func TestHandleErrorOnGiveUpFalse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
 		h, err := backoff.Submit(t.Context(), s, func(context.Context) (int, error) { return 6, errFail },
-			backoff.MaxTries(1), backoff.ErrorOnGiveup(false))
+			backoff.MaxTries(1), backoff.ErrorOnGiveUp(false))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,8 +119,8 @@ func TestLogPredicateValue(t *testing.T) {
 }
 
 // Success is never logged; a give-up for any reason is (litl#217: a
-// Giveup-predicate stop still logs at ERROR).
-func TestLogSuccessAndGiveupPredicate(t *testing.T) {
+// GiveUp-predicate stop still logs at ERROR).
+func TestLogSuccessAndGiveUpPredicate(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		h := newRecHandler(slog.LevelDebug)
 		calls := 0
@@ -138,10 +138,10 @@ func TestLogSuccessAndGiveupPredicate(t *testing.T) {
 
 		h = newRecHandler(slog.LevelDebug)
 		_, err = r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtKey },
-			backoff.WithLogger(slog.New(h)), backoff.Giveup(func(error) bool { return true }))
-		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
+			backoff.WithLogger(slog.New(h)), backoff.GiveUp(func(error) bool { return true }))
+		rtWantGiveUp(t, err, backoff.ReasonGiveUp, 1)
 		wantLines(t, h.lines(), "ERROR Giving up op(...) after 1 tries (KeyError)")
-		if g := recAttrs(h.records()[0]); g["reason"] != "giveup predicate" {
+		if g := recAttrs(h.records()[0]); g["reason"] != "give-up predicate" {
 			t.Fatalf("reason attr %q", g["reason"])
 		}
 	})
@@ -181,7 +181,7 @@ func TestLogNoLogger(t *testing.T) {
 	}
 }
 
-// A panic in OnSuccess or OnGiveup is logged to the job's logger (the
+// A panic in OnSuccess or OnGiveUp is logged to the job's logger (the
 // outcome is unchanged; see TestRetryOutcomeHandlerPanics).
 func TestLogHandlerPanic(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {

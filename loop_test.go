@@ -52,9 +52,9 @@ func TestLoopMaxTries(t *testing.T) {
 }
 
 // Ports python-backoff's test_retry_context_no_raise_on_giveup.
-func TestLoopErrorOnGiveupFalse(t *testing.T) {
+func TestLoopErrorOnGiveUpFalse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.MaxTries(3), backoff.ErrorOnGiveup(false))
+		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.MaxTries(3), backoff.ErrorOnGiveUp(false))
 		calls := 0
 		for a := range l.All() {
 			calls++
@@ -69,7 +69,7 @@ func TestLoopErrorOnGiveupFalse(t *testing.T) {
 
 // test_retry_context_unmatched_exception: python propagates after one
 // call with no handler; Go gives up with ReasonNotRetryable and runs
-// OnGiveup (semantics item 3).
+// OnGiveUp (semantics item 3).
 func TestLoopUnmatchedError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec rtRec[int]
@@ -89,16 +89,16 @@ func TestLoopUnmatchedError(t *testing.T) {
 }
 
 // Ports python-backoff's test_retry_context_giveup.
-func TestLoopGiveup(t *testing.T) {
+func TestLoopGiveUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.Giveup(func(error) bool { return true }))
+		l := backoff.Attempts[int](t.Context(), backoff.NoWait{}, backoff.GiveUp(func(error) bool { return true }))
 		calls := 0
 		for a := range l.All() {
 			calls++
 			a.Fail(errRtValue)
 		}
 		_, err := l.Result()
-		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
+		rtWantGiveUp(t, err, backoff.ReasonGiveUp, 1)
 		if calls != 1 {
 			t.Fatalf("%d calls, want 1", calls)
 		}
@@ -127,13 +127,13 @@ func TestLoopHandlers(t *testing.T) {
 }
 
 // test_retry_context_interval_exhausted: python raises even with
-// raise_on_giveup=False; Go honours ErrorOnGiveup(false) on exhaustion too
+// raise_on_giveup=False; Go honours ErrorOnGiveUp(false) on exhaustion too
 // (semantics item 14), and the event still says why.
 func TestLoopIntervalsExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, raise := range []bool{true, false} {
 			var rec rtRec[int]
-			l := backoff.Attempts[int](t.Context(), rec.with(backoff.Intervals{0}, backoff.ErrorOnGiveup(raise))...)
+			l := backoff.Attempts[int](t.Context(), rec.with(backoff.Intervals{0}, backoff.ErrorOnGiveUp(raise))...)
 			calls := 0
 			for a := range l.All() {
 				calls++
@@ -143,13 +143,13 @@ func TestLoopIntervalsExhausted(t *testing.T) {
 			if raise {
 				rtWantGiveUp(t, err, backoff.ReasonExhausted, 2)
 			} else if err != nil {
-				t.Fatalf("ErrorOnGiveup(false): err %v, want nil", err)
+				t.Fatalf("ErrorOnGiveUp(false): err %v, want nil", err)
 			}
 			if calls != 2 {
 				t.Fatalf("%d calls, want 2", calls)
 			}
 			rec.wantCounts(t, 1, 0, 1)
-			rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[int]{
+			rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[int]{
 				Kind: backoff.EventGiveUp, Tries: 2, Reason: backoff.ReasonExhausted, Err: errRtValue,
 			})
 		}

@@ -41,11 +41,11 @@ type config struct {
 	maxWait        time.Duration
 	retryIf        []func(error) bool
 	valuePred      any // func(T) bool
-	giveup         []func(error) bool
+	giveUp         []func(error) bool
 	onBackoff      []any // func(Event[T])
 	onSuccess      []any
-	onGiveup       []any
-	quietGiveup    bool
+	onGiveUp       []any
+	quietGiveUp    bool
 	startJitter    time.Duration
 	attemptTimeout time.Duration
 	logger         *slog.Logger

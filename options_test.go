@@ -35,10 +35,10 @@ func TestOptionErrors(t *testing.T) {
 		{"RetryOn(nil)", []backoff.Option{backoff.RetryOn(errRtKey, nil)}, []string{"RetryOn", "nil"}},
 		{"RetryIf(nil)", []backoff.Option{backoff.RetryIf(nil)}, []string{"RetryIf"}},
 		{"RetryOnValue(nil)", []backoff.Option{backoff.RetryOnValue[int](nil)}, []string{"RetryOnValue"}},
-		{"Giveup(nil)", []backoff.Option{backoff.Giveup(nil)}, []string{"Giveup"}},
+		{"GiveUp(nil)", []backoff.Option{backoff.GiveUp(nil)}, []string{"GiveUp"}},
 		{"OnBackoff(nil)", []backoff.Option{backoff.OnBackoff[int](nil)}, []string{"OnBackoff"}},
 		{"OnSuccess(nil)", []backoff.Option{backoff.OnSuccess[int](nil)}, []string{"OnSuccess"}},
-		{"OnGiveup(nil)", []backoff.Option{backoff.OnGiveup[int](nil)}, []string{"OnGiveup"}},
+		{"OnGiveUp(nil)", []backoff.Option{backoff.OnGiveUp[int](nil)}, []string{"OnGiveUp"}},
 		{"Runtime(nil)", []backoff.Option{backoff.Runtime[int](nil)}, []string{"Runtime"}},
 		{"nil Option", []backoff.Option{backoff.MaxTries(2), nilOpt}, []string{"nil Option"}},
 		{"WithClock(nil)", []backoff.Option{backoff.WithClock(nil)}, []string{"WithClock"}},
@@ -50,11 +50,11 @@ func TestOptionErrors(t *testing.T) {
 		{"OnBackoff type mismatch", []backoff.Option{backoff.OnBackoff(func(backoff.Event[string]) {})},
 			[]string{"OnBackoff", "string", "int"}},
 		{"OnSuccess type mismatch", []backoff.Option{backoff.OnSuccess(func(backoff.Event[bool]) {})}, []string{"OnSuccess", "bool"}},
-		{"OnGiveup type mismatch", []backoff.Option{backoff.OnGiveup(func(backoff.Event[int64]) {})}, []string{"OnGiveup", "int64"}},
+		{"OnGiveUp type mismatch", []backoff.Option{backoff.OnGiveUp(func(backoff.Event[int64]) {})}, []string{"OnGiveUp", "int64"}},
 		{"Runtime type mismatch", []backoff.Option{backoff.Runtime(func(string, error) (time.Duration, bool) { return 0, false })},
 			[]string{"Runtime", "string", "int"}},
-		{"every bad option named", []backoff.Option{backoff.MaxTries(0), backoff.MaxTime(-1), backoff.Giveup(nil)},
-			[]string{"MaxTries", "MaxTime", "Giveup"}},
+		{"every bad option named", []backoff.Option{backoff.MaxTries(0), backoff.MaxTime(-1), backoff.GiveUp(nil)},
+			[]string{"MaxTries", "MaxTime", "GiveUp"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -132,7 +132,7 @@ func TestOptionValidEdges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, o := range []backoff.Option{
 			backoff.MaxTries(1), backoff.MaxTime(0), backoff.MaxTimeStrict(0), backoff.InitialDelay(0),
-			backoff.StartJitter(0), backoff.Intervals{}, backoff.Intervals{0}, backoff.Name(""), backoff.ErrorOnGiveup(true),
+			backoff.StartJitter(0), backoff.Intervals{}, backoff.Intervals{0}, backoff.Name(""), backoff.ErrorOnGiveUp(true),
 			backoff.WithLogger(nil), backoff.Expo{Base: 1}, backoff.Decay{}, backoff.Fibo{},
 		} {
 			calls := 0
@@ -180,7 +180,7 @@ func TestRetryPredicatePanics(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		for _, o := range []backoff.Option{
 			backoff.RetryIf(func(error) bool { panic("retryif") }),
-			backoff.Giveup(func(error) bool { panic("giveup") }),
+			backoff.GiveUp(func(error) bool { panic("giveup") }),
 		} {
 			calls := 0
 			_, err := r.run(t.Context(), func(context.Context) (int, error) { calls++; return 0, errRtBoom }, backoff.NoWait{}, o)

@@ -29,7 +29,7 @@ type Policy[T any] struct {
 	valuePred func(T) bool
 	onBackoff []func(Event[T])
 	onSuccess []func(Event[T])
-	onGiveup  []func(Event[T])
+	onGiveUp  []func(Event[T])
 }
 
 // apply replays the options the policy was built from, for a call whose
@@ -51,8 +51,8 @@ func (c *config) adopt(p *config) {
 	c.errs, c.job = errs, job
 	// Share no slices with the policy: later options append.
 	c.retryIf = clip(c.retryIf)
-	c.giveup = clip(c.giveup)
-	c.onBackoff, c.onSuccess, c.onGiveup = clip(c.onBackoff), clip(c.onSuccess), clip(c.onGiveup)
+	c.giveUp = clip(c.giveUp)
+	c.onBackoff, c.onSuccess, c.onGiveUp = clip(c.onBackoff), clip(c.onSuccess), clip(c.onGiveUp)
 }
 
 func clip[S ~[]E, E any](s S) S { return s[:len(s):len(s)] }
@@ -179,7 +179,7 @@ func build[T any](c *config) (*Policy[T], error) {
 	}
 	p.onBackoff = handlers[T](c, "OnBackoff", c.onBackoff)
 	p.onSuccess = handlers[T](c, "OnSuccess", c.onSuccess)
-	p.onGiveup = handlers[T](c, "OnGiveup", c.onGiveup)
+	p.onGiveUp = handlers[T](c, "OnGiveUp", c.onGiveUp)
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
@@ -301,14 +301,14 @@ func RetryOnValue[T any](retry func(value T) bool) Option {
 	})
 }
 
-// Giveup ends the job when giveup(err) is true for a failed attempt's error.
+// GiveUp ends the job when giveUp(err) is true for a failed attempt's error.
 // It is asked before MaxTries and MaxTime, as in python-backoff.
-func Giveup(giveup func(err error) bool) Option {
+func GiveUp(giveUp func(err error) bool) Option {
 	return optionFunc(func(c *config) {
-		if giveup == nil {
-			c.fail("Giveup: predicate is nil")
+		if giveUp == nil {
+			c.fail("GiveUp: predicate is nil")
 		}
-		c.giveup = append(c.giveup, giveup)
+		c.giveUp = append(c.giveUp, giveUp)
 	})
 }
 
@@ -325,10 +325,10 @@ func OnSuccess[T any](h func(Event[T])) Option {
 	return handlerOption("OnSuccess", h, func(c *config) *[]any { return &c.onSuccess })
 }
 
-// OnGiveup runs h when the job gives up, for every reason. A panic in h is
+// OnGiveUp runs h when the job gives up, for every reason. A panic in h is
 // logged and counted; the job's outcome is unchanged.
-func OnGiveup[T any](h func(Event[T])) Option {
-	return handlerOption("OnGiveup", h, func(c *config) *[]any { return &c.onGiveup })
+func OnGiveUp[T any](h func(Event[T])) Option {
+	return handlerOption("OnGiveUp", h, func(c *config) *[]any { return &c.onGiveUp })
 }
 
 func handlerOption[T any](name string, h func(Event[T]), list func(*config) *[]any) Option {
@@ -342,12 +342,12 @@ func handlerOption[T any](name string, h func(Event[T]), list func(*config) *[]a
 	})
 }
 
-// ErrorOnGiveup with false makes Retry, a Wrap function and Handle.Result
+// ErrorOnGiveUp with false makes Retry, a Wrap function and Handle.Result
 // return the last value and a nil error when the job gives up, like
 // python-backoff's raise_on_giveup=False. Events still carry the reason.
 // It applies to every reason, strategy exhaustion included.
-func ErrorOnGiveup(on bool) Option {
-	return optionFunc(func(c *config) { c.quietGiveup = !on })
+func ErrorOnGiveUp(on bool) Option {
+	return optionFunc(func(c *config) { c.quietGiveUp = !on })
 }
 
 // StartJitter waits a random time in [0, d) before the first attempt, so

@@ -13,7 +13,7 @@ const (
 	ReasonNone         Reason = iota // the job succeeded
 	ReasonMaxTries                   // MaxTries attempts were made
 	ReasonMaxTime                    // MaxTime has passed
-	ReasonGiveup                     // the Giveup predicate said so
+	ReasonGiveUp                     // the GiveUp predicate said so
 	ReasonPermanent                  // the op returned a Permanent error
 	ReasonNotRetryable               // the error matched none of the retry conditions
 	ReasonExhausted                  // the strategy had no more waits
@@ -30,7 +30,7 @@ var reasonNames = [...]string{
 	ReasonNone:         "none",
 	ReasonMaxTries:     "max tries",
 	ReasonMaxTime:      "max time",
-	ReasonGiveup:       "giveup predicate",
+	ReasonGiveUp:       "give-up predicate",
 	ReasonPermanent:    "permanent error",
 	ReasonNotRetryable: "not retryable",
 	ReasonExhausted:    "strategy exhausted",

@@ -208,7 +208,7 @@ func TestGoexitOnWorker(t *testing.T) {
 	}{
 		{name: "op", op: goexit, want: backoff.ReasonPanic},
 		{name: "OnBackoff", op: failing, opts: []backoff.Option{backoff.OnBackoff(h)}, want: backoff.ReasonPanic},
-		{name: "OnGiveup", op: failing, opts: []backoff.Option{backoff.MaxTries(1), backoff.OnGiveup(h)},
+		{name: "OnGiveUp", op: failing, opts: []backoff.Option{backoff.MaxTries(1), backoff.OnGiveUp(h)},
 			want: backoff.ReasonMaxTries, panics: 1},
 		{name: "OnSuccess", op: succeed, opts: []backoff.Option{backoff.OnSuccess(h)}, want: backoff.ReasonNone, panics: 1},
 		{name: "observer at an attempt's start", op: succeed, want: backoff.ReasonPanic,
@@ -427,7 +427,7 @@ func TestNoSendAfterShutdownReturns(t *testing.T) {
 		if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) {
 			time.Sleep(time.Second) // ignores its context
 			return 0, errFail
-		}, results, backoff.OnGiveup(func(backoff.Event[int]) { gaveUp.Add(1) })); err != nil {
+		}, results, backoff.OnGiveUp(func(backoff.Event[int]) { gaveUp.Add(1) })); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -440,7 +440,7 @@ func TestNoSendAfterShutdownReturns(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		if gaveUp.Load() != 1 {
-			t.Errorf("OnGiveup ran %d times, want 1", gaveUp.Load())
+			t.Errorf("OnGiveUp ran %d times, want 1", gaveUp.Load())
 		}
 		if st := s.Stats(); st.Discarded != 1 || st.GaveUpBy[backoff.ReasonClosed] != 1 {
 			t.Errorf("stats %+v; want the late terminal event discarded", st)
@@ -498,7 +498,7 @@ func TestStopFromACallbackOnAWorker(t *testing.T) {
 		"Shutdown": func(s *backoff.Scheduler) error { return s.Shutdown(context.Background()) },
 	}
 	for stopName, stop := range stoppers {
-		for _, where := range []string{"op", "OnBackoff", "OnSuccess", "OnGiveup", "observer", "logger"} {
+		for _, where := range []string{"op", "OnBackoff", "OnSuccess", "OnGiveUp", "observer", "logger"} {
 			t.Run(stopName+" from "+where, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					var s *backoff.Scheduler
@@ -520,8 +520,8 @@ func TestStopFromACallbackOnAWorker(t *testing.T) {
 					case "OnSuccess":
 						op = succeed
 						opts = append(opts, backoff.OnSuccess(func(backoff.Event[int]) { call() }))
-					case "OnGiveup":
-						opts = append(opts, backoff.OnGiveup(func(backoff.Event[int]) { call() }))
+					case "OnGiveUp":
+						opts = append(opts, backoff.OnGiveUp(func(backoff.Event[int]) { call() }))
 					case "observer":
 						schedOpts = append(schedOpts, backoff.WithObserver(funcObserver(func(backoff.Observation) { call() })))
 					case "logger":
@@ -581,17 +581,17 @@ func TestWaitsPastTheClocksRange(t *testing.T) {
 }
 
 // Retry, Wrap and Attempts under a context that has already ended make no
-// call: they give up with ReasonContext after 0 tries, and OnGiveup runs.
+// call: they give up with ReasonContext after 0 tries, and OnGiveUp runs.
 func TestContextDoneBeforeTheFirstCall(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		calls, gaveUp := 0, 0
 		_, err := r.run(ctx, func(context.Context) (int, error) { calls++; return 1, nil },
-			backoff.OnGiveup(func(backoff.Event[int]) { gaveUp++ }))
+			backoff.OnGiveUp(func(backoff.Event[int]) { gaveUp++ }))
 		ge := rtWantGiveUp(t, err, backoff.ReasonContext, 0)
 		if calls != 0 || gaveUp != 1 || !errors.Is(ge, context.Canceled) {
-			t.Fatalf("%d calls, %d OnGiveup, err %v", calls, gaveUp, err)
+			t.Fatalf("%d calls, %d OnGiveUp, err %v", calls, gaveUp, err)
 		}
 	})
 	s := newSched(t)

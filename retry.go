@@ -17,7 +17,7 @@ import (
 // does: give it MaxTries or MaxTime, and a cap (Expo.Max or MaxWait).
 //
 // It returns the last value and, on give-up, a *GiveUpError that wraps the
-// Reason and the last error (nil with ErrorOnGiveup(false)). A ctx that
+// Reason and the last error (nil with ErrorOnGiveUp(false)). A ctx that
 // has already ended makes no call: Retry gives up with ReasonContext after
 // 0 tries. When ctx ends during a wait, Retry returns at once with
 // ReasonContext. Bad options, a nil op or ctx, and the options only a

@@ -69,7 +69,7 @@ func rtEach[T any](t *testing.T, f func(t *testing.T, r rtRunner[T])) {
 // rtRec records the events the handlers receive.
 type rtRec[T any] struct {
 	mu                          sync.Mutex
-	backoffs, successes, giveup []backoff.Event[T]
+	backoffs, successes, giveUp []backoff.Event[T]
 }
 
 func (r *rtRec[T]) add(l *[]backoff.Event[T]) func(backoff.Event[T]) {
@@ -80,12 +80,12 @@ func (r *rtRec[T]) add(l *[]backoff.Event[T]) func(backoff.Event[T]) {
 	}
 }
 
-// opts returns OnBackoff, OnSuccess and OnGiveup handlers that record.
+// opts returns OnBackoff, OnSuccess and OnGiveUp handlers that record.
 func (r *rtRec[T]) opts() []backoff.Option {
 	return []backoff.Option{
 		backoff.OnBackoff(r.add(&r.backoffs)),
 		backoff.OnSuccess(r.add(&r.successes)),
-		backoff.OnGiveup(r.add(&r.giveup)),
+		backoff.OnGiveUp(r.add(&r.giveUp)),
 	}
 }
 
@@ -106,7 +106,7 @@ func (r *rtRec[T]) waits() []time.Duration {
 func (r *rtRec[T]) counts() (b, s, g int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.backoffs), len(r.successes), len(r.giveup)
+	return len(r.backoffs), len(r.successes), len(r.giveUp)
 }
 
 func (r *rtRec[T]) wantCounts(t *testing.T, b, s, g int) {
@@ -199,7 +199,7 @@ func TestPyOnPredicate(t *testing.T) {
 }
 
 // test_on_predicate_max_tries: python returns the last value; Go returns it
-// together with the give-up error, or alone with ErrorOnGiveup(false).
+// together with the give-up error, or alone with ErrorOnGiveUp(false).
 func TestPyOnPredicateMaxTries(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[bool]) {
 		calls := 0
@@ -215,9 +215,9 @@ func TestPyOnPredicateMaxTries(t *testing.T) {
 		}
 
 		calls = 0
-		v, err = r.run(t.Context(), op, pred, backoff.MaxTries(3), backoff.ErrorOnGiveup(false))
+		v, err = r.run(t.Context(), op, pred, backoff.MaxTries(3), backoff.ErrorOnGiveUp(false))
 		if v || err != nil || calls != 3 {
-			t.Fatalf("ErrorOnGiveup(false): got (%v, %v) after %d calls, want (false, nil) after 3", v, err, calls)
+			t.Fatalf("ErrorOnGiveUp(false): got (%v, %v) after %d calls, want (false, nil) after 3", v, err, calls)
 		}
 	})
 }
@@ -240,7 +240,7 @@ func TestPyOnPredicateMaxTime(t *testing.T) {
 		}
 		rtWantGiveUp(t, err, backoff.ReasonMaxTime, 3)
 		rec.wantCounts(t, 2, 0, 1)
-		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[bool]{
+		rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[bool]{
 			Kind: backoff.EventGiveUp, Tries: 3, Elapsed: 10*time.Second + 5*time.Microsecond,
 			Reason: backoff.ReasonMaxTime, Value: false,
 		})
@@ -319,7 +319,7 @@ func TestPyOnExceptionConstantIterable(t *testing.T) {
 				Elapsed: time.Duration(i*(i+1)/2) * time.Second, Err: errRtKey,
 			})
 		}
-		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[bool]{
+		rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[bool]{
 			Kind: backoff.EventGiveUp, Tries: 4, Elapsed: 6 * time.Second, Reason: backoff.ReasonExhausted, Err: errRtKey,
 		})
 		if el := time.Since(start); el != 6*time.Second {
@@ -406,7 +406,7 @@ func TestPyOnExceptionSuccess(t *testing.T) {
 }
 
 // Ports python-backoff's test_on_exception_giveup[True/False].
-func TestPyOnExceptionGiveup(t *testing.T) {
+func TestPyOnExceptionGiveUp(t *testing.T) {
 	catchMe := errors.New("catch me")
 	for _, raise := range []bool{true, false} {
 		t.Run(fmt.Sprint("raise=", raise), func(t *testing.T) {
@@ -415,7 +415,7 @@ func TestPyOnExceptionGiveup(t *testing.T) {
 				v, err := r.run(t.Context(), func(context.Context) (int, error) {
 					time.Sleep(time.Second)
 					return 5, catchMe
-				}, rec.with(backoff.NoWait{}, backoff.MaxTries(3), backoff.ErrorOnGiveup(raise))...)
+				}, rec.with(backoff.NoWait{}, backoff.MaxTries(3), backoff.ErrorOnGiveUp(raise))...)
 				if v != 5 {
 					t.Fatalf("value %v, want the last value 5", v)
 				}
@@ -425,10 +425,10 @@ func TestPyOnExceptionGiveup(t *testing.T) {
 						t.Fatalf("err = %v, want it to wrap 'catch me'", err)
 					}
 				} else if err != nil {
-					t.Fatalf("err = %v, want nil with ErrorOnGiveup(false)", err)
+					t.Fatalf("err = %v, want nil with ErrorOnGiveUp(false)", err)
 				}
 				rec.wantCounts(t, 2, 0, 1)
-				rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[int]{
+				rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[int]{
 					Kind: backoff.EventGiveUp, Tries: 3, Elapsed: 3 * time.Second, Value: 5,
 					Reason: backoff.ReasonMaxTries, Err: catchMe,
 				})
@@ -438,18 +438,18 @@ func TestPyOnExceptionGiveup(t *testing.T) {
 }
 
 // Ports python-backoff's test_on_exception_giveup_predicate.
-func TestPyOnExceptionGiveupPredicate(t *testing.T) {
+func TestPyOnExceptionGiveUpPredicate(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		vals := []string{"foo", "bar", "baz", "qux"}
 		calls := 0
 		_, err := r.run(t.Context(), func(context.Context) (int, error) {
 			calls++
 			return 0, errors.New(vals[calls-1])
-		}, backoff.NoWait{}, backoff.Giveup(func(err error) bool { return err.Error() == "baz" }))
+		}, backoff.NoWait{}, backoff.GiveUp(func(err error) bool { return err.Error() == "baz" }))
 		if calls != 3 {
 			t.Fatalf("%d calls, want 3", calls)
 		}
-		rtWantGiveUp(t, err, backoff.ReasonGiveup, 3)
+		rtWantGiveUp(t, err, backoff.ReasonGiveUp, 3)
 		if !strings.HasSuffix(err.Error(), "baz") {
 			t.Fatalf("err = %v, want the last error baz", err)
 		}
@@ -479,7 +479,7 @@ func TestPyOnPredicateSuccess(t *testing.T) {
 }
 
 // test_on_predicate_giveup: python's target returns None.
-func TestPyOnPredicateGiveup(t *testing.T) {
+func TestPyOnPredicateGiveUp(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[*int]) {
 		var rec rtRec[*int]
 		v, err := r.run(t.Context(), func(context.Context) (*int, error) {
@@ -494,7 +494,7 @@ func TestPyOnPredicateGiveup(t *testing.T) {
 			t.Fatalf("GiveUpError = %+v, want no last error and 3s elapsed", ge)
 		}
 		rec.wantCounts(t, 2, 0, 1)
-		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[*int]{
+		rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[*int]{
 			Kind: backoff.EventGiveUp, Tries: 3, Elapsed: 3 * time.Second, Reason: backoff.ReasonMaxTries,
 		})
 	})
@@ -509,7 +509,7 @@ func TestPyIterableHandlers(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			opts = append(opts,
 				backoff.OnBackoff(func(ev backoff.Event[bool]) { log = append(log, fmt.Sprintf("b%d/%d", i, ev.Tries)) }),
-				backoff.OnGiveup(func(ev backoff.Event[bool]) { log = append(log, fmt.Sprintf("g%d/%d", i, ev.Tries)) }),
+				backoff.OnGiveUp(func(ev backoff.Event[bool]) { log = append(log, fmt.Sprintf("g%d/%d", i, ev.Tries)) }),
 				backoff.OnSuccess(func(backoff.Event[bool]) { log = append(log, "s") }))
 		}
 		opts = append(opts, backoff.NoWait{}, backoff.MaxTries(3), backoff.RetryOnValue(func(v bool) bool { return !v }))
@@ -611,7 +611,7 @@ func TestPyOnPredicateConstantIterable(t *testing.T) {
 		for _, raise := range []bool{true, false} {
 			var rec rtRec[bool]
 			v, err := r.run(t.Context(), func(context.Context) (bool, error) { return false, nil },
-				rec.with(backoff.Intervals(rtSecs(1, 2, 3, 6, 9)), backoff.NoJitter, backoff.ErrorOnGiveup(raise),
+				rec.with(backoff.Intervals(rtSecs(1, 2, 3, 6, 9)), backoff.NoJitter, backoff.ErrorOnGiveUp(raise),
 					backoff.RetryOnValue(func(v bool) bool { return !v }))...)
 			if v {
 				t.Fatal("value true, want false")
@@ -619,12 +619,12 @@ func TestPyOnPredicateConstantIterable(t *testing.T) {
 			if raise {
 				rtWantGiveUp(t, err, backoff.ReasonExhausted, 6)
 			} else if err != nil {
-				t.Fatalf("err = %v, want nil with ErrorOnGiveup(false)", err)
+				t.Fatalf("err = %v, want nil with ErrorOnGiveUp(false)", err)
 			}
 			rtEqualWaits(t, rec.waits(), rtSecs(1, 2, 3, 6, 9))
 			rec.wantCounts(t, 5, 0, 1)
-			if rec.giveup[0].Reason != backoff.ReasonExhausted {
-				t.Fatalf("give-up reason %v", rec.giveup[0].Reason)
+			if rec.giveUp[0].Reason != backoff.ReasonExhausted {
+				t.Fatalf("give-up reason %v", rec.giveUp[0].Reason)
 			}
 		}
 	})
@@ -874,8 +874,8 @@ func TestRetryCancelDuringWait(t *testing.T) {
 			t.Fatalf("err = %v, want it to wrap context.Canceled and the op error", err)
 		}
 		rec.wantCounts(t, 1, 0, 1)
-		if rec.giveup[0].Elapsed != 3*time.Second {
-			t.Fatalf("give-up Elapsed %v, want 3s (measured at the stop)", rec.giveup[0].Elapsed)
+		if rec.giveUp[0].Elapsed != 3*time.Second {
+			t.Fatalf("give-up Elapsed %v, want 3s (measured at the stop)", rec.giveUp[0].Elapsed)
 		}
 	})
 }
@@ -920,7 +920,7 @@ func TestRetryPermanent(t *testing.T) {
 }
 
 // Semantics item 3: an unmatched error gives up (python propagates it
-// without handlers) and OnGiveup runs.
+// without handlers) and OnGiveUp runs.
 func TestRetryNotRetryable(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -932,7 +932,7 @@ func TestRetryNotRetryable(t *testing.T) {
 			t.Fatalf("%d calls, err %v", calls, err)
 		}
 		rec.wantCounts(t, 0, 0, 1)
-		rtCheckEvent(t, "give-up", rec.giveup[0], backoff.Event[int]{
+		rtCheckEvent(t, "give-up", rec.giveUp[0], backoff.Event[int]{
 			Kind: backoff.EventGiveUp, Tries: 1, Reason: backoff.ReasonNotRetryable, Err: errRtKey,
 		})
 	})
@@ -986,21 +986,21 @@ func TestRetryOnValueAlsoRetriesErrors(t *testing.T) {
 	})
 }
 
-// Giveup is asked for errors only, not for a rejected value, and before
+// GiveUp is asked for errors only, not for a rejected value, and before
 // MaxTries.
-func TestRetryGiveupOrder(t *testing.T) {
+func TestRetryGiveUpOrder(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		_, err := r.run(t.Context(), func(context.Context) (int, error) { return 0, errRtBoom },
-			backoff.NoWait{}, backoff.MaxTries(1), backoff.Giveup(func(error) bool { return true }))
-		rtWantGiveUp(t, err, backoff.ReasonGiveup, 1)
+			backoff.NoWait{}, backoff.MaxTries(1), backoff.GiveUp(func(error) bool { return true }))
+		rtWantGiveUp(t, err, backoff.ReasonGiveUp, 1)
 
 		asked := 0
 		_, err = r.run(t.Context(), func(context.Context) (int, error) { return 0, nil },
 			backoff.NoWait{}, backoff.MaxTries(3), backoff.RetryOnValue(func(int) bool { return true }),
-			backoff.Giveup(func(error) bool { asked++; return true }))
+			backoff.GiveUp(func(error) bool { asked++; return true }))
 		rtWantGiveUp(t, err, backoff.ReasonMaxTries, 3)
 		if asked != 0 {
-			t.Fatalf("Giveup asked %d times for values", asked)
+			t.Fatalf("GiveUp asked %d times for values", asked)
 		}
 	})
 }
@@ -1055,7 +1055,7 @@ func TestRetryOnBackoffPanics(t *testing.T) {
 	})
 }
 
-// Semantics item 10: a panic in OnSuccess or OnGiveup leaves the outcome
+// Semantics item 10: a panic in OnSuccess or OnGiveUp leaves the outcome
 // as it was, and later handlers still run.
 func TestRetryOutcomeHandlerPanics(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
@@ -1068,8 +1068,8 @@ func TestRetryOutcomeHandlerPanics(t *testing.T) {
 		}
 		v, err = r.run(t.Context(), func(context.Context) (int, error) { return 3, errRtBoom },
 			backoff.NoWait{}, backoff.MaxTries(2),
-			backoff.OnGiveup(func(backoff.Event[int]) { panic("g") }),
-			backoff.OnGiveup(func(backoff.Event[int]) { after++ }))
+			backoff.OnGiveUp(func(backoff.Event[int]) { panic("g") }),
+			backoff.OnGiveUp(func(backoff.Event[int]) { after++ }))
 		if v != 3 || after != 2 {
 			t.Fatalf("give-up: value %v, later handler ran %d times", v, after-1)
 		}

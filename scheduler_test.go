@@ -721,7 +721,7 @@ func TestOnBackoffPanic(t *testing.T) {
 	})
 }
 
-func TestOnSuccessAndOnGiveupPanic(t *testing.T) {
+func TestOnSuccessAndOnGiveUpPanic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t)
 		defer s.Close()
@@ -738,7 +738,7 @@ func TestOnSuccessAndOnGiveupPanic(t *testing.T) {
 			t.Fatalf("stats %+v", st)
 		}
 		g, err := backoff.Submit(t.Context(), s, failing, backoff.MaxTries(1),
-			backoff.OnGiveup(func(backoff.Event[int]) { panic("giveup handler") }))
+			backoff.OnGiveUp(func(backoff.Event[int]) { panic("giveup handler") }))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ type Stats struct {
 	Undelivered int
 	Discarded   uint64
 	// HandlerPanics counts panics (and runtime.Goexit calls) in OnSuccess
-	// and OnGiveup handlers and in Observers, and Error methods that
+	// and OnGiveUp handlers and in Observers, and Error methods that
 	// panicked while a log record was written; none of them changes a
 	// job's outcome.
 	HandlerPanics uint64

@@ -12,7 +12,7 @@ import (
 //
 //	observe start → call → observe end → judge → budget → OnBackoff, log, observe → wait
 //
-// and at the job's end: terminal event → OnSuccess or OnGiveup, log,
+// and at the job's end: terminal event → OnSuccess or OnGiveUp, log,
 // observe → publish. The runners keep the job's progress (tries, times,
 // the last outcome) and do the calling, waiting and publishing, each its
 // own way; the rest is here, once.
@@ -23,7 +23,7 @@ type env struct {
 	logger   *slog.Logger
 	observer Observer
 	// handlerPanic is told about a panic that does not change the job's
-	// outcome: in OnSuccess, OnGiveup, an Observer, or formatting an error
+	// outcome: in OnSuccess, OnGiveUp, an Observer, or formatting an error
 	// for a log record.
 	handlerPanic func()
 	budget       budgetUse // for jobs without a budget of their own
@@ -165,20 +165,20 @@ func (s *step[T]) terminal(ev *Event[T], reason Reason, last, cause error) error
 	}
 	ev.Kind, ev.Reason = EventGiveUp, reason
 	ev.Err = &GiveUpError{Reason: reason, Err: last, Cause: cause, Tries: ev.Tries, Elapsed: ev.Elapsed}
-	if s.p.cfg.quietGiveup {
+	if s.p.cfg.quietGiveUp {
 		return nil
 	}
 	return ev.Err
 }
 
-// ending runs the OnSuccess or OnGiveup handlers, the log and the observer
+// ending runs the OnSuccess or OnGiveUp handlers, the log and the observer
 // for a terminal event; last is the last attempt's error. A panic in any
 // of them is logged and counted, and the job's outcome stands.
 func (s *step[T]) ending(ev *Event[T], last error) {
 	hs := s.p.onSuccess
 	kind := ObserveSuccess
 	if ev.Kind == EventGiveUp {
-		hs, kind = s.p.onGiveup, ObserveGiveUp
+		hs, kind = s.p.onGiveUp, ObserveGiveUp
 		logGiveUp(s.e, s.e.log(&s.p.cfg), s.name, ev, last)
 	}
 	for _, h := range hs {
@@ -231,7 +231,7 @@ func deadlineLeft(ctx context.Context) (time.Duration, bool) {
 	return time.Until(dl), true
 }
 
-// runHandler contains a panic in an OnSuccess or OnGiveup handler: it is
+// runHandler contains a panic in an OnSuccess or OnGiveUp handler: it is
 // logged and reported, and the job's outcome stands (see the README's
 // Semantics, "Panics"). It is logged to the runner's logger (a
 // scheduler's), else to the job's.

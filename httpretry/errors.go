@@ -16,8 +16,8 @@ import (
 var ErrBodyNotRewindable = errors.New("httpretry: request body cannot be sent again (Request.GetBody is nil)")
 
 // StatusError is the error of an attempt whose response has a status the
-// transport retries. Handlers and Giveup predicates see it: an OnBackoff
-// event's Err is one, and backoff.Giveup can test it with errors.As to
+// transport retries. Handlers and GiveUp predicates see it: an OnBackoff
+// event's Err is one, and backoff.GiveUp can test it with errors.As to
 // stop retrying a status.
 type StatusError struct {
 	// Response is the attempt's response. Read its status and header

@@ -152,7 +152,7 @@ func ExampleStatuses() {
 	// 200 OK: GET
 }
 
-// A Giveup predicate sees a *StatusError for each retryable status; here
+// A GiveUp predicate sees a *StatusError for each retryable status; here
 // a 429 is returned to the caller at once rather than retried.
 func ExampleStatusError() {
 	srv := flaky(status(429, "0"))
@@ -162,7 +162,7 @@ func ExampleStatusError() {
 		var se *httpretry.StatusError
 		return errors.As(err, &se) && se.Response.StatusCode == http.StatusTooManyRequests
 	}
-	tr, err := httpretry.New(nil, httpretry.Policy(backoff.Giveup(tooMany)))
+	tr, err := httpretry.New(nil, httpretry.Policy(backoff.GiveUp(tooMany)))
 	if err != nil {
 		fmt.Println(err)
 		return

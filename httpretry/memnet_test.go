@@ -175,7 +175,7 @@ func (r *recorder) options() httpretry.Option {
 		r.events = append(r.events, ev)
 		r.mu.Unlock()
 	}
-	return httpretry.Policy(backoff.OnBackoff(add), backoff.OnSuccess(add), backoff.OnGiveup(add))
+	return httpretry.Policy(backoff.OnBackoff(add), backoff.OnSuccess(add), backoff.OnGiveUp(add))
 }
 
 func (r *recorder) waits() []string {

@@ -104,7 +104,7 @@ func MaxRetryAfter(d time.Duration) Option {
 // backoff.Expo{Max: 30 * time.Second} with full jitter, the name
 // "httpretry" in log records). Every backoff option applies: limits
 // (MaxTries, MaxTime, MaxWait, AttemptTimeout), strategies and jitters,
-// handlers typed on *http.Response (OnBackoff, OnSuccess, OnGiveup),
+// handlers typed on *http.Response (OnBackoff, OnSuccess, OnGiveUp),
 // WithLogger, WithObserver, WithBudget, WithClock, Name, and a
 // *backoff.Policy[*http.Response], which replaces the defaults: the other
 // options apply on top of it, wherever they stand. Several Policy options
@@ -114,7 +114,7 @@ func MaxRetryAfter(d time.Duration) Option {
 // Three kinds of option combine with the transport's own rules rather
 // than replace them. RetryOn, RetryOnType and RetryIf add errors to retry
 // to the transport errors and statuses it retries; to stop retrying one
-// of those, use backoff.Giveup, which sees a [*StatusError] for a status.
+// of those, use backoff.GiveUp, which sees a [*StatusError] for a status.
 // A backoff.Runtime option is replaced by the Retry-After handling. A
 // handler must not read or close the response body: the transport drains
 // and closes a discarded response after the OnBackoff handlers ran.

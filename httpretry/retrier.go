@@ -157,7 +157,7 @@ func (c *call) result(resp *http.Response, err error) (*http.Response, error) {
 		}
 	}
 	if err == nil {
-		// backoff.ErrorOnGiveup(false) hides the error, but a
+		// backoff.ErrorOnGiveUp(false) hides the error, but a
 		// RoundTripper must return a response or an error.
 		err = c.lastErr
 	}

@@ -383,8 +383,8 @@ func TestGiveUpReturnsLastResponse(t *testing.T) {
 		{"default MaxTries", nil, []string{"Retry-After", "1"}, httpretry.DefaultMaxTries, "1s 1s 1s", backoff.ReasonMaxTries},
 		{"MaxTime", []backoff.Option{backoff.MaxTime(90 * time.Second)}, []string{"Retry-After", "60"}, 3, "1m0s 30s", backoff.ReasonMaxTime},
 		{"strategy exhausted", []backoff.Option{backoff.Intervals{time.Second}, backoff.NoJitter}, nil, 2, "1s", backoff.ReasonExhausted},
-		{"Giveup", []backoff.Option{backoff.Giveup(stop503)}, nil, 1, "", backoff.ReasonGiveup},
-		{"ErrorOnGiveup(false)", []backoff.Option{backoff.MaxTries(2), backoff.ErrorOnGiveup(false)}, []string{"Retry-After", "1"}, 2, "1s", backoff.ReasonMaxTries},
+		{"GiveUp", []backoff.Option{backoff.GiveUp(stop503)}, nil, 1, "", backoff.ReasonGiveUp},
+		{"ErrorOnGiveUp(false)", []backoff.Option{backoff.MaxTries(2), backoff.ErrorOnGiveUp(false)}, []string{"Retry-After", "1"}, 2, "1s", backoff.ReasonMaxTries},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -439,10 +439,10 @@ func TestTransportErrors(t *testing.T) {
 		})
 	})
 	for _, quiet := range []bool{false, true} {
-		t.Run(fmt.Sprintf("give up, ErrorOnGiveup(%v)", !quiet), func(t *testing.T) {
+		t.Run(fmt.Sprintf("give up, ErrorOnGiveUp(%v)", !quiet), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := serve(t, func(http.ResponseWriter, *http.Request, int) { panic(http.ErrAbortHandler) })
-				tr := s.transport(t, httpretry.Policy(backoff.NoWait{}, backoff.MaxTries(2), backoff.ErrorOnGiveup(!quiet)))
+				tr := s.transport(t, httpretry.Policy(backoff.NoWait{}, backoff.MaxTries(2), backoff.ErrorOnGiveUp(!quiet)))
 				resp, err := (&http.Client{Transport: tr}).Get(s.URL)
 				if resp != nil || err == nil {
 					t.Fatalf("got %v, %v: want an error", resp, err)
@@ -572,7 +572,7 @@ func TestSharedBudget(t *testing.T) {
 		}
 		var failed atomic.Int64
 		opts := httpretry.Policy(backoff.WithBudget(budget, backoff.GiveUpWhenEmpty), backoff.NoWait{}, backoff.MaxTries(10),
-			backoff.OnGiveup(func(ev backoff.Event[*http.Response]) {
+			backoff.OnGiveUp(func(ev backoff.Event[*http.Response]) {
 				if ev.Reason == backoff.ReasonBudget {
 					failed.Add(1)
 				}

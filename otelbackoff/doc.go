@@ -33,11 +33,11 @@
 //	backoff.attempts          Counter           {attempt}  backoff.attempt.outcome: ok | error
 //	backoff.retries           Counter           {retry}
 //	backoff.successes         Counter           {job}
-//	backoff.giveups           Counter           {job}      backoff.reason: Reason.String(), e.g. "max tries"
+//	backoff.give_ups           Counter           {job}      backoff.reason: Reason.String(), e.g. "max tries"
 //	backoff.wait.duration     Histogram         s          (the wait before each retry)
 //	backoff.attempt.duration  Histogram         s          (how long each attempt's op ran)
 //	backoff.attempt.lateness  Histogram         s          (how late a scheduled attempt started)
-//	backoff.job.duration      Histogram         s          backoff.job.outcome: success | giveup
+//	backoff.job.duration      Histogram         s          backoff.job.outcome: success | give_up
 //
 // Names follow the OpenTelemetry semantic conventions: lowercase and
 // dotted, durations in seconds, counts with a {thing} unit and no _total

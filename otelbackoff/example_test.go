@@ -67,8 +67,8 @@ func Example() {
 	// backoff.attempt.lateness{backoff.job.name=ship} count 4
 	// backoff.attempts{backoff.attempt.outcome=error,backoff.job.name=ship} 3
 	// backoff.attempts{backoff.attempt.outcome=ok,backoff.job.name=ship} 1
-	// backoff.giveups{backoff.job.name=ship,backoff.reason=permanent error} 1
-	// backoff.job.duration{backoff.job.name=ship,backoff.job.outcome=giveup} count 1
+	// backoff.give_ups{backoff.job.name=ship,backoff.reason=permanent error} 1
+	// backoff.job.duration{backoff.job.name=ship,backoff.job.outcome=give_up} count 1
 	// backoff.job.duration{backoff.job.name=ship,backoff.job.outcome=success} count 1
 	// backoff.retries{backoff.job.name=ship} 2
 	// backoff.scheduler.attempts{backoff.scheduler.name=example} 4

@@ -32,10 +32,10 @@ const (
 	// AttemptOutcomeKey is "ok" or "error" on backoff.attempts: whether the
 	// attempt returned an error (an op that panicked counts as "error").
 	AttemptOutcomeKey = attribute.Key("backoff.attempt.outcome")
-	// JobOutcomeKey is "success" or "giveup" on backoff.job.duration.
+	// JobOutcomeKey is "success" or "give_up" on backoff.job.duration.
 	JobOutcomeKey = attribute.Key("backoff.job.outcome")
 	// ReasonKey is a give-up's backoff.Reason in words (Reason.String,
-	// such as "max tries"), on backoff.giveups and backoff.scheduler.gave_up.
+	// such as "max tries"), on backoff.give_ups and backoff.scheduler.gave_up.
 	ReasonKey = attribute.Key("backoff.reason")
 	// SchedulerKey is the name given to RegisterScheduler, on every
 	// metric it reports, unless that name is empty.
@@ -99,7 +99,7 @@ type Observer struct {
 	attempts        metric.Int64Counter
 	retries         metric.Int64Counter
 	successes       metric.Int64Counter
-	giveups         metric.Int64Counter
+	giveUps         metric.Int64Counter
 	wait            metric.Float64Histogram
 	lateness        metric.Float64Histogram
 	attemptDuration metric.Float64Histogram
@@ -125,7 +125,7 @@ type series struct {
 	plain      []metric.AddOption
 	attemptOK  []metric.AddOption
 	attemptErr []metric.AddOption
-	giveup     [numReasons + 1][]metric.AddOption // the last one for a Reason out of range
+	giveUp     [numReasons + 1][]metric.AddOption // the last one for a Reason out of range
 	record     []metric.RecordOption
 	jobOK      []metric.RecordOption
 	jobGiveUp  []metric.RecordOption
@@ -150,10 +150,10 @@ func newSeries(name attribute.KeyValue, named bool) *series {
 		attemptErr: add(AttemptOutcomeKey.String("error")),
 		record:     rec(),
 		jobOK:      rec(JobOutcomeKey.String("success")),
-		jobGiveUp:  rec(JobOutcomeKey.String("giveup")),
+		jobGiveUp:  rec(JobOutcomeKey.String("give_up")),
 	}
-	for r := range s.giveup {
-		s.giveup[r] = add(ReasonKey.String(backoff.Reason(r).String()))
+	for r := range s.giveUp {
+		s.giveUp[r] = add(ReasonKey.String(backoff.Reason(r).String()))
 	}
 	return s
 }
@@ -195,7 +195,7 @@ func NewObserver(mp metric.MeterProvider, opts ...Option) (*Observer, error) {
 		attempts:        counter("backoff.attempts", "{attempt}", "Attempts that returned or panicked, by outcome."),
 		retries:         counter("backoff.retries", "{retry}", "Failed attempts that will be retried after a wait."),
 		successes:       counter("backoff.successes", "{job}", "Jobs that succeeded."),
-		giveups:         counter("backoff.giveups", "{job}", "Jobs that gave up, by reason."),
+		giveUps:         counter("backoff.give_ups", "{job}", "Jobs that gave up, by reason."),
 		wait:            histogram("backoff.wait.duration", "Waits before a retry, after jitter and trim.", waitBuckets),
 		lateness:        histogram("backoff.attempt.lateness", "How long after its due time a scheduled attempt started.", latenessBuckets),
 		attemptDuration: histogram("backoff.attempt.duration", "How long each attempt's op ran.", attemptBuckets),
@@ -255,7 +255,7 @@ func (o *Observer) Observe(ob backoff.Observation) {
 		o.jobDuration.Record(background, ob.Elapsed.Seconds(), s.jobOK...)
 	case backoff.ObserveGiveUp:
 		r := min(int(ob.Reason), numReasons) // a Reason out of range is "unknown"
-		o.giveups.Add(background, 1, s.giveup[r]...)
+		o.giveUps.Add(background, 1, s.giveUp[r]...)
 		o.jobDuration.Record(background, ob.Elapsed.Seconds(), s.jobGiveUp...)
 	}
 }

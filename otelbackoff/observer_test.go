@@ -82,17 +82,17 @@ func TestRetry(t *testing.T) {
 		ms.wantCount(t, "backoff.retries", "{retry}", fetch, 3+2)
 		ms.wantCount(t, "backoff.retries", "{retry}", none, 1)
 		ms.wantCount(t, "backoff.successes", "{job}", fetch, 1)
-		ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.job.name", "fetch", "backoff.reason", "max tries"), 1)
-		ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.reason", "permanent error"), 1)
-		ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.reason", "context ended"), 1)
-		if n := ms.points("backoff.giveups"); n != 3 {
-			t.Errorf("backoff.giveups has %d series, want 3", n)
+		ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.job.name", "fetch", "backoff.reason", "max tries"), 1)
+		ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.reason", "permanent error"), 1)
+		ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.reason", "context ended"), 1)
+		if n := ms.points("backoff.give_ups"); n != 3 {
+			t.Errorf("backoff.give_ups has %d series, want 3", n)
 		}
 		ms.wantHist(t, "backoff.wait.duration", fetch, 5, 1+2+4+1+1)
 		ms.wantHist(t, "backoff.wait.duration", none, 1, 1)
 		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "fetch", "backoff.job.outcome", "success"), 1, 4*2+7)
-		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "fetch", "backoff.job.outcome", "giveup"), 1, 2)
-		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.outcome", "giveup"), 2, 0.5)
+		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "fetch", "backoff.job.outcome", "give_up"), 1, 2)
+		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.outcome", "give_up"), 2, 0.5)
 		ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.job.name", "fetch", "backoff.attempt.outcome", "error"), 3+3)
 		ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.job.name", "fetch", "backoff.attempt.outcome", "ok"), 1)
 		ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.attempt.outcome", "error"), 1+1)
@@ -170,8 +170,8 @@ func TestWrapAndAttempts(t *testing.T) {
 		ms.wantCount(t, "backoff.retries", "{retry}", lp, 2)
 		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "wrap", "backoff.job.outcome", "success"), 2, 2*(3+1+3))
 		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "loop", "backoff.job.outcome", "success"), 1, 3*5+2)
-		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "loop", "backoff.job.outcome", "giveup"), 1, 0.5)
-		ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.job.name", "loop", "backoff.reason", "canceled"), 1)
+		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "loop", "backoff.job.outcome", "give_up"), 1, 0.5)
+		ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.job.name", "loop", "backoff.reason", "canceled"), 1)
 		if n := ms.points("backoff.attempt.lateness"); n != 0 {
 			t.Errorf("backoff.attempt.lateness has %d series for Wrap and Attempts, want none", n)
 		}
@@ -211,7 +211,7 @@ func TestPanic(t *testing.T) {
 			ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.job.name", name, "backoff.attempt.outcome", "error"), 1)
 			ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.job.name", name, "backoff.attempt.outcome", "ok"), 0)
 			ms.wantHist(t, "backoff.attempt.duration", attrs("backoff.job.name", name), 1, 1)
-			ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.job.name", name, "backoff.reason", "panic"), 1)
+			ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.job.name", name, "backoff.reason", "panic"), 1)
 		}
 		if n := ms.points("backoff.attempts"); n != 2 {
 			t.Errorf("backoff.attempts has %d series, want 2", n)
@@ -295,7 +295,7 @@ func TestScheduler(t *testing.T) {
 			{attrs("backoff.reason", "canceled"), 1},
 			{attrs("backoff.reason", "context ended"), 1},
 		} {
-			ms.wantCount(t, "backoff.giveups", "{job}", c.set, c.want)
+			ms.wantCount(t, "backoff.give_ups", "{job}", c.set, c.want)
 		}
 		ms.wantHist(t, "backoff.wait.duration", poll, 3, 3)
 		ms.wantHist(t, "backoff.wait.duration", none, 2, 2*3600)
@@ -306,8 +306,8 @@ func TestScheduler(t *testing.T) {
 		ms.wantHist(t, "backoff.attempt.duration", poll, 3+2, 0)
 		ms.wantHist(t, "backoff.attempt.duration", none, 3, 0)
 		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "poll", "backoff.job.outcome", "success"), 1, 2)
-		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "poll", "backoff.job.outcome", "giveup"), 1, 1)
-		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.outcome", "giveup"), 3, 0)
+		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.name", "poll", "backoff.job.outcome", "give_up"), 1, 1)
+		ms.wantHist(t, "backoff.job.duration", attrs("backoff.job.outcome", "give_up"), 3, 0)
 		ms.checkAttributeKeys(t, []attribute.Key{otelbackoff.NameKey, otelbackoff.AttemptOutcomeKey,
 			otelbackoff.JobOutcomeKey, otelbackoff.ReasonKey}, "job-1", "job-2", "job-3")
 	})
@@ -418,10 +418,10 @@ func TestObserveDirect(t *testing.T) {
 	ms.wantCount(t, "backoff.attempts", "{attempt}", attrs("backoff.job.name", "a", "backoff.attempt.outcome", "error"), 1)
 	ms.wantHist(t, "backoff.attempt.duration", attrs("backoff.job.name", "a"), 2, 1.25)
 	for name, want := range byName {
-		ms.wantCount(t, "backoff.giveups", "{job}", attrs("backoff.reason", name), want)
+		ms.wantCount(t, "backoff.give_ups", "{job}", attrs("backoff.reason", name), want)
 	}
-	if n := ms.points("backoff.giveups"); n != len(byName) {
-		t.Errorf("backoff.giveups has %d series, want %d", n, len(byName))
+	if n := ms.points("backoff.give_ups"); n != len(byName) {
+		t.Errorf("backoff.give_ups has %d series, want %d", n, len(byName))
 	}
 }
 

@@ -70,7 +70,7 @@ func RegisterScheduler(mp metric.MeterProvider, s *backoff.Scheduler, name strin
 		wentOver  = total("backoff.scheduler.went_overdue", "{attempt}", "Attempts that became overdue.")
 		dropped   = total("backoff.scheduler.dropped_events", "{event}", "Backoff events that a Handle's full events channel did not take.")
 		discarded = total("backoff.scheduler.discarded_events", "{event}", "Terminal events dropped by Close before a results channel took them.")
-		panics    = total("backoff.scheduler.handler_panics", "{panic}", "Panics in OnSuccess and OnGiveup handlers and in Observers.")
+		panics    = total("backoff.scheduler.handler_panics", "{panic}", "Panics in OnSuccess and OnGiveUp handlers and in Observers.")
 	)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -74,7 +74,7 @@
 //     waited otherwise (a lost attempt awaiting River's rescue, the op's
 //     own river.JobSnooze) ends the job with ReasonMaxTime before the op
 //     runs again.
-//   - Every give-up (MaxTries, MaxTime, Giveup, Permanent, a retry
+//   - Every give-up (MaxTries, MaxTime, GiveUp, Permanent, a retry
 //     condition that does not match, an exhausted strategy, a panic)
 //     returns river.JobCancel with the *backoff.GiveUpError: the job is
 //     cancelled, and the reason is in the metadata.
@@ -86,8 +86,8 @@
 //     AttemptTimeout does in process; InsertOpts.ScheduledAt delays the
 //     first attempt, as InitialDelay does.
 //
-// The policy's handlers (OnBackoff, OnSuccess, OnGiveup), logger,
-// observer, budget, group, ErrorOnGiveup, InitialDelay, StartJitter and
+// The policy's handlers (OnBackoff, OnSuccess, OnGiveUp), logger,
+// observer, budget, group, ErrorOnGiveUp, InitialDelay, StartJitter and
 // AttemptTimeout are not run or read by the worker: the core package does
 // not export them. Follow the events through a Watcher instead.
 //

@@ -30,7 +30,7 @@ func ExampleAddWorker() {
 	policy, err := backoff.NewPolicy[string](
 		backoff.Expo{Factor: time.Second, Max: time.Minute},
 		backoff.MaxTries(8),
-		backoff.Giveup(func(err error) bool { return errors.Is(err, errRejected) }),
+		backoff.GiveUp(func(err error) bool { return errors.Is(err, errRejected) }),
 	)
 	if err != nil {
 		panic(err)

@@ -196,7 +196,7 @@ func (h *Handle[T]) Events() <-chan backoff.Event[T] {
 // Result waits for the job to end and returns its last value and, on
 // give-up, a *backoff.GiveUpError, whose Err holds the last attempt's
 // error as text (errors.Is still finds ErrAttemptLost). The policy's
-// ErrorOnGiveup is not seen here. If ctx ends first, Result returns ctx's
+// ErrorOnGiveUp is not seen here. If ctx ends first, Result returns ctx's
 // error; if the Watcher closes first, ErrClosed. The job carries on.
 func (h *Handle[T]) Result(ctx context.Context) (T, error) {
 	select {

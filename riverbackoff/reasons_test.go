@@ -26,7 +26,7 @@ type (
 	mMaxTries     struct{}
 	mPermanent    struct{}
 	mJobCancel    struct{}
-	mGiveup       struct{}
+	mGiveUp       struct{}
 	mNotRetryable struct{}
 	mExhausted    struct{}
 	mMaxTime      struct{}
@@ -39,7 +39,7 @@ type (
 func (mMaxTries) name() string     { return "max_tries" }
 func (mPermanent) name() string    { return "permanent" }
 func (mJobCancel) name() string    { return "job_cancel" }
-func (mGiveup) name() string       { return "giveup" }
+func (mGiveUp) name() string       { return "give_up" }
 func (mNotRetryable) name() string { return "not_retryable" }
 func (mExhausted) name() string    { return "exhausted" }
 func (mMaxTime) name() string      { return "max_time" }
@@ -131,7 +131,7 @@ func TestGiveUpReasons(t *testing.T) {
 		makeCase[mMaxTries]("MaxTries", with(backoff.MaxTries(3)), failing(errTransient), nil),
 		makeCase[mPermanent]("Permanent", fast, failing(backoff.Permanent(errFatal)), nil),
 		makeCase[mJobCancel]("river.JobCancel from the op", fast, failing(river.JobCancel(errFatal)), nil),
-		makeCase[mGiveup]("Giveup predicate", with(backoff.Giveup(func(err error) bool { return errors.Is(err, errFatal) })),
+		makeCase[mGiveUp]("GiveUp predicate", with(backoff.GiveUp(func(err error) bool { return errors.Is(err, errFatal) })),
 			func(n int, _ *rivertype.JobRow) (int, error) {
 				if n < 2 {
 					return n, errTransient
@@ -169,8 +169,8 @@ func TestGiveUpReasons(t *testing.T) {
 	c.reason, c.tries = backoff.ReasonPermanent, 1
 	c = byName("river.JobCancel from the op")
 	c.reason, c.tries = backoff.ReasonPermanent, 1
-	c = byName("Giveup predicate")
-	c.reason, c.tries = backoff.ReasonGiveup, 2
+	c = byName("GiveUp predicate")
+	c.reason, c.tries = backoff.ReasonGiveUp, 2
 	c = byName("not retryable")
 	c.reason, c.tries = backoff.ReasonNotRetryable, 1
 	c = byName("strategy exhausted")
