@@ -29,7 +29,7 @@ func (e *GiveUpError) Error() string {
 	if e == nil {
 		return "<nil>"
 	}
-	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason.String())
+	msg := fmt.Sprintf("backoff: gave up after %d tries (%s)", e.Tries, e.Reason)
 	if e.Cause != nil {
 		text, _ := errText(e.Cause)
 		msg += ": " + text

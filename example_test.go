@@ -137,7 +137,7 @@ func ExampleHandle_Events() {
 		case backoff.EventSuccess:
 			fmt.Printf("try %d succeeded: %d\n", ev.Tries, ev.Value)
 		case backoff.EventGiveUp:
-			fmt.Printf("try %d: gave up: %v\n", ev.Tries, ev.Reason.String())
+			fmt.Printf("try %d: gave up: %v\n", ev.Tries, ev.Reason)
 		}
 	}
 	// Output:
@@ -178,7 +178,7 @@ func ExampleSubmitTo() {
 		if ev.Kind == backoff.EventSuccess {
 			fmt.Printf("job %d: %d after %d tries\n", ev.ID, ev.Value, ev.Tries)
 		} else {
-			fmt.Printf("job %d: gave up after %d tries: %s\n", ev.ID, ev.Tries, ev.Reason.String())
+			fmt.Printf("job %d: gave up after %d tries: %s\n", ev.ID, ev.Tries, ev.Reason)
 		}
 	}
 	// Output:
@@ -293,7 +293,7 @@ func ExampleOnBackoff() {
 			fmt.Printf("backoff: tries=%d err=%v wait=%v\n", ev.Tries, ev.Err, ev.Wait)
 		}),
 		backoff.OnGiveUp(func(ev backoff.Event[int]) {
-			fmt.Printf("gave up: tries=%d reason=%s\n", ev.Tries, ev.Reason.String())
+			fmt.Printf("gave up: tries=%d reason=%s\n", ev.Tries, ev.Reason)
 		}))
 	fmt.Println(errors.Is(err, backoff.ReasonMaxTries))
 	// Output:

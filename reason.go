@@ -1,11 +1,17 @@
 package backoff
 
-import "fmt"
+import (
+	"fmt"
+	"log/slog"
+)
 
 // Reason says why a job gave up. Every give-up carries exactly one.
 //
 // A Reason is an error, so a caller can test a give-up error with
-// errors.Is(err, backoff.ReasonMaxTries) and friends.
+// errors.Is(err, backoff.ReasonMaxTries) and friends; its Error method
+// says "backoff: max tries", as errors of this package do. Printed, it is
+// the bare words: fmt's %v and %s, slog's text and JSON handlers and
+// encoding/json all give "max tries".
 type Reason uint8
 
 // The give-up reasons.
@@ -49,9 +55,25 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// Error makes a Reason usable as an errors.Is target. Since a Reason is
-// an error, fmt prints it with this prefix; use String for the bare words.
+// Error makes a Reason usable as an errors.Is target.
 func (r Reason) Error() string { return "backoff: " + r.String() }
+
+// Format prints the bare words for %v and %s (fmt would otherwise prefer
+// Error), quotes them for %q, and prints the number for %d.
+func (r Reason) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'd':
+		fmt.Fprintf(f, "%d", uint8(r))
+	case 'q':
+		fmt.Fprintf(f, "%q", r.String())
+	default:
+		fmt.Fprint(f, r.String())
+	}
+}
+
+// LogValue gives slog the bare words: its JSON handler would print an
+// error's Error text.
+func (r Reason) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // MarshalText writes the reason as String does, so that it reads well in
 // JSON and in a durable job's stored state.

@@ -9,10 +9,8 @@ type Stats struct {
 	Submitted uint64 // jobs accepted by Submit and SubmitTo
 	Succeeded uint64
 	GaveUp    uint64
-	// GaveUpBy counts give-ups by reason, indexed by Reason: one slot
-	// for each, from ReasonNone (always 0) to ReasonBudget.
-	GaveUpBy [numReasons]uint64
-	Attempts uint64 // attempts run
+	GaveUpBy  ReasonCounts // give-ups by reason: GaveUpBy[ReasonMaxTries]
+	Attempts  uint64       // attempts run
 
 	// Pending is the number of jobs accepted and not yet ended: waiting,
 	// due, held or running. A job that has ended leaves it a moment after

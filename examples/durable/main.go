@@ -243,7 +243,7 @@ func describe(ev backoff.Event[Status]) string {
 	case backoff.EventSuccess:
 		return fmt.Sprintf("%s done after %d tries, %v", ev.Value.Batch, ev.Tries, ev.Elapsed.Round(time.Millisecond))
 	}
-	return fmt.Sprintf("gave up after %d tries, %v: %v", ev.Tries, ev.Elapsed.Round(time.Millisecond), ev.Reason.String())
+	return fmt.Sprintf("gave up after %d tries, %v: %v", ev.Tries, ev.Elapsed.Round(time.Millisecond), ev.Reason)
 }
 
 // migrate creates a schema of its own and River's tables in it.

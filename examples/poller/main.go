@@ -117,7 +117,7 @@ func main() {
 			}
 			fmt.Printf("%-8s done after %2d polls (seen done at %v%s)\n", ids[i], st.Polls, st.At.Round(time.Millisecond), note)
 		case errors.As(err, &gu):
-			fmt.Printf("%-8s gave up: %s after %d polls (%v)\n", ids[i], gu.Reason.String(), gu.Tries, gu.Elapsed.Round(10*time.Millisecond))
+			fmt.Printf("%-8s gave up: %s after %d polls (%v)\n", ids[i], gu.Reason, gu.Tries, gu.Elapsed.Round(10*time.Millisecond))
 		default:
 			failed++
 			fmt.Printf("%-8s error: %v\n", ids[i], err)
