@@ -7,15 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestSnippetsCompile compiles every Go block of the README and of the
-// package docs (see goBlocks and makeSource), each as a package of its
-// own in a temporary directory of this module, with go build and then go
-// vet, and reports each block that fails with its file and line.
+// package docs (see goBlocks and makeSource), and reports each block that
+// fails with its file and line.
 func TestSnippetsCompile(t *testing.T) {
 	blocks, stale, err := goBlocks()
 	if err != nil {
@@ -24,6 +24,24 @@ func TestSnippetsCompile(t *testing.T) {
 	for _, s := range stale {
 		t.Errorf("notGo entry %s matches no code block: remove it", s)
 	}
+	failed := 0
+	for i, p := range compile(t, blocks) {
+		if len(p) > 0 {
+			failed++
+			t.Errorf("%s: the Go block does not compile:\n\t%s", blocks[i], strings.Join(p, "\n\t"))
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d Go blocks fail", failed, len(blocks))
+	}
+}
+
+// compile compiles blocks in a temporary directory of this module, with go
+// build and, once that succeeds, go vet, and returns each block's
+// problems. The blocks of statements share one package, so that the
+// compiler runs once for most blocks.
+func compile(t *testing.T, blocks []block) [][]string {
+	t.Helper()
 	pre, err := os.ReadFile("preamble.go")
 	if err != nil {
 		t.Fatal(err)
@@ -43,46 +61,40 @@ func TestSnippetsCompile(t *testing.T) {
 	problems := make([][]string, len(blocks))
 	var pkgs []string
 	for i, b := range blocks {
-		src, err := makeSource(b)
+		name := "b" + strconv.Itoa(i)
+		src, err := makeSource(b, name)
 		if err != nil {
 			problems[i] = []string{err.Error()}
 			continue
 		}
 		problems[i] = src.problems
-		pkg := filepath.Join(dir, "b"+strconv.Itoa(i))
-		if err := os.Mkdir(pkg, 0o755); err != nil {
-			t.Fatal(err)
+		pkg := filepath.Join(dir, "statements")
+		if src.kind != statements {
+			pkg = filepath.Join(dir, name)
 		}
-		write(t, filepath.Join(pkg, "snippet.go"), src.text)
-		if src.withPre {
-			write(t, filepath.Join(pkg, "preamble.go"), "package snippet\n"+string(preamble))
+		if !slices.Contains(pkgs, pkg) {
+			pkgs = append(pkgs, pkg)
+			if err := os.Mkdir(pkg, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if src.kind != file {
+				write(t, filepath.Join(pkg, "preamble.go"), "package snippet\n"+string(preamble))
+			}
 		}
-		pkgs = append(pkgs, "./"+filepath.ToSlash(pkg))
+		write(t, filepath.Join(pkg, name+".go"), src.text)
 	}
-	// The compiler reports every error of a package (-e); vet reports only
-	// the first type error, so it runs on the packages that compiled.
-	goTool(t, dir, problems, append([]string{"build", "-gcflags=-e"}, pkgs...))
-	var built []string
-	for _, p := range pkgs {
-		i, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(p), "b"))
-		if len(problems[i]) == 0 {
-			built = append(built, p)
-		}
+	if len(pkgs) == 0 {
+		return problems
 	}
-	if len(built) > 0 {
-		goTool(t, dir, problems, append([]string{"vet"}, built...))
+	for i, p := range pkgs {
+		pkgs[i] = "./" + filepath.ToSlash(p)
 	}
-
-	failed := 0
-	for i, p := range problems {
-		if len(p) > 0 {
-			failed++
-			t.Errorf("%s: the Go block does not compile:\n\t%s", blocks[i], strings.Join(p, "\n\t"))
-		}
+	// The compiler reports every error (-e); vet only the first type error
+	// of a package, so it runs once everything compiles.
+	if goTool(t, blocks, problems, append([]string{"build", "-gcflags=-e"}, pkgs...)) {
+		goTool(t, blocks, problems, append([]string{"vet"}, pkgs...))
 	}
-	if failed > 0 {
-		t.Errorf("%d of %d Go blocks fail", failed, len(blocks))
-	}
+	return problems
 }
 
 func write(t *testing.T, name, text string) {
@@ -92,10 +104,21 @@ func write(t *testing.T, name, text string) {
 	}
 }
 
-// goTool runs the go command and adds each line it prints to the problems
-// of the block whose package the line names, or follows a "# package"
-// header of; a line of no block's fails the test.
-func goTool(t *testing.T, dir string, problems [][]string, args []string) {
+var (
+	// tempDir matches the path of a file in the temporary directory, up to
+	// the file's name.
+	tempDir = regexp.MustCompile(`\S*_snippets\d+/[^/\s]+/`)
+	// position matches a message's position, which a //line directive has
+	// made the block's file and line unless the message is about the code
+	// around the block.
+	position  = regexp.MustCompile(`^(?:vet: )?(\S+?):(\d+)(?::\d+)?: `)
+	generated = regexp.MustCompile(`^b(\d+)\.go$`)
+)
+
+// goTool runs the go command, adds each message it prints to the problems
+// of the block at the message's position, and reports whether it
+// succeeded. A message at no block's position fails the test.
+func goTool(t *testing.T, blocks []block, problems [][]string, args []string) bool {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command("go", args...)
@@ -104,23 +127,36 @@ func goTool(t *testing.T, dir string, problems [][]string, args []string) {
 	if exit := (*exec.ExitError)(nil); err != nil && !errors.As(err, &exit) {
 		t.Fatalf("go %s: %v", args[0], err)
 	}
-	pkgDir := regexp.MustCompile(`\S*` + regexp.QuoteMeta(filepath.Base(dir)) + `/b(\d+)/?`)
-	current := -1
-	for line := range strings.SplitSeq(strings.TrimSpace(out.String()), "\n") {
-		m := pkgDir.FindStringSubmatchIndex(line)
-		if m != nil {
-			current, _ = strconv.Atoi(line[m[2]:m[3]])
-			line = line[:m[0]] + line[m[1]:]
+	for line := range strings.SplitSeq(out.String(), "\n") {
+		line = tempDir.ReplaceAllString(line, "")
+		if line == "" || strings.HasPrefix(line, "# ") {
+			continue
 		}
-		switch {
-		case strings.HasPrefix(line, "# "):
-		case current < 0:
+		if i := blockAt(blocks, line); i >= 0 {
+			problems[i] = append(problems[i], line)
+		} else {
 			t.Errorf("go %s: %s", args[0], line)
-		case line != "":
-			problems[current] = append(problems[current], line)
 		}
 	}
-	if err != nil && current < 0 {
-		t.Errorf("go %s failed and named no block: %v", args[0], err)
+	return err == nil
+}
+
+// blockAt returns the index of the block at the position of a message,
+// or -1.
+func blockAt(blocks []block, msg string) int {
+	m := position.FindStringSubmatch(msg)
+	if m == nil {
+		return -1
 	}
+	if g := generated.FindStringSubmatch(m[1]); g != nil {
+		i, _ := strconv.Atoi(g[1])
+		return i
+	}
+	line, _ := strconv.Atoi(m[2])
+	for i, b := range blocks {
+		if b.file == m[1] && line >= b.line && line <= b.line+strings.Count(b.code, "\n") {
+			return i
+		}
+	}
+	return -1
 }

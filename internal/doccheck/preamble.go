@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/metric"
@@ -22,6 +23,8 @@ var (
 	checkJob      func(ctx context.Context, id string) (Status, error)
 	policy        *backoff.Policy[Status] // polls with checkJob until Done
 	budget        *backoff.Budget
+	scheduler     *backoff.Scheduler
+	client        *river.Client[pgx.Tx]
 	pool          *pgxpool.Pool
 	queues        map[string]river.QueueConfig
 	meterProvider metric.MeterProvider

@@ -29,19 +29,30 @@ var imports = map[string]string{
 	"url":          "net/url",
 }
 
+// kind is the kind of Go source a block is.
+type kind int
+
+const (
+	statements kind = iota
+	declarations
+	file
+)
+
 // source is a block made into a Go file.
 type source struct {
 	text     string
-	withPre  bool     // compiled beside the preamble
+	kind     kind
 	problems []string // found before compiling, each with its position
 }
 
 // makeSource makes a block into a Go file, as one of three kinds:
-//   - a whole file, when it starts with a package clause: as it is, alone;
+//   - a whole file, when it starts with a package clause: as it is, in a
+//     package of its own;
 //   - declarations (functions, types, methods), when it parses as a file's
-//     body: in a package with the preamble;
-//   - otherwise statements: the body of a function that returns error, in
-//     a package with the preamble, so that snippets may `return err`.
+//     body: in a package of its own, beside the preamble;
+//   - otherwise statements: the body of function name, which returns
+//     error so that snippets may `return err`, in package snippet, beside
+//     the preamble and the other blocks of statements.
 //
 // A //line directive maps every position back to the block's file and
 // line. Statements are fragments that the reader goes on writing: a
@@ -49,7 +60,7 @@ type source struct {
 // every kind, an error assigned to err must be read by the next statement
 // ([uncheckedErrs]). Imports are added for the packages of [imports] that
 // the block names.
-func makeSource(b block) (source, error) {
+func makeSource(b block, name string) (source, error) {
 	const pkg = "package snippet\n"
 	directive := fmt.Sprintf("//line %s:%d\n", b.file, b.line)
 	if isFile(b.code) {
@@ -58,9 +69,9 @@ func makeSource(b block) (source, error) {
 		if err != nil {
 			return source{}, err
 		}
-		return source{text: text, problems: uncheckedErrs(fset, f)}, nil
+		return source{text: text, kind: file, problems: uncheckedErrs(fset, f)}, nil
 	}
-	body := "func snippet() error {\n" + directive + b.code + "\n"
+	body := "func " + name + "() error {\n" + directive + b.code + "\n"
 	f, fset, err := parse(pkg + body + "}\n")
 	if err != nil {
 		decls := directive + b.code + "\n"
@@ -68,7 +79,7 @@ func makeSource(b block) (source, error) {
 		if derr != nil {
 			return source{}, err // the statements' error: most blocks are statements
 		}
-		return source{text: pkg + importDecl(df) + decls, withPre: true, problems: uncheckedErrs(dfset, df)}, nil
+		return source{text: pkg + importDecl(df) + decls, kind: declarations, problems: uncheckedErrs(dfset, df)}, nil
 	}
 	fn := f.Decls[0].(*ast.FuncDecl).Body
 	problems := uncheckedErrs(fset, f)
@@ -76,7 +87,7 @@ func makeSource(b block) (source, error) {
 	if n := len(fn.List); n == 0 || !isReturn(fn.List[n-1]) {
 		body += "\treturn nil\n"
 	}
-	return source{text: pkg + importDecl(f) + body + "}\n", withPre: true, problems: problems}, nil
+	return source{text: pkg + importDecl(f) + body + "}\n", kind: statements, problems: problems}, nil
 }
 
 func parse(src string) (*ast.File, *token.FileSet, error) {
