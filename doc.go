@@ -6,13 +6,25 @@
 // [Retry] calls an operation until it succeeds or its policy gives up,
 // waiting on the calling goroutine; [Wrap] makes a retrying function out of
 // an operation (python-backoff's decorators); [Attempts] retries a block
-// of code in a range loop (python-backoff's retry_context):
+// of code in a range loop (python-backoff's retry_context). In the
+// snippets, getURL and checkJob stand for the caller's operations, id for
+// a batch job's ID and Status for what checkJob reports of it:
 //
-//	v, err := backoff.Retry(ctx, fetch,
+//	resp, err := backoff.Retry(ctx, getURL,
 //		backoff.Expo{Max: 30 * time.Second}, // 1s, 2s, 4s, ... up to 30s, full jitter
 //		backoff.MaxTries(5),
 //		backoff.MaxTime(time.Minute),
 //	)
+//	if err != nil {
+//		return err
+//	}
+//	defer resp.Body.Close()
+//
+// Two defaults are python-backoff's, and bite when forgotten: every wait is
+// jittered ([FullJitter]), [Constant]'s too, so a poll every 200ms waits
+// anywhere from 0 to 200ms ([NoJitter] keeps it steady); and with no
+// options, Retry retries every error for ever, with uncapped [Expo] waits
+// (the 20th is about 6 days): give it [MaxTries] or [MaxTime], and a cap.
 //
 // # The scheduler
 //
@@ -20,16 +32,18 @@
 // structure owned by one goroutine, with one clock timer armed for the
 // earliest deadline, and runs due attempts on a bounded pool of workers.
 // A million waiting jobs cost a record each, not a goroutine each.
-// [Submit] returns a [Handle] to follow one job ([Subscribe] to read all
-// of its events); [SubmitTo] sends the terminal events of many jobs to one
-// channel:
+// Jobs enter through two functions: [Submit] returns a [Handle] to follow
+// one job ([Subscribe] to read all of its events), and go doc lists it
+// under type Handle; [SubmitTo] sends the terminal events of many jobs to
+// one channel. Here a job polls every 5s, for at most 5 minutes:
 //
 //	s, err := backoff.NewScheduler(backoff.Workers(64))
 //	if err != nil {
 //		return err
 //	}
 //	defer s.Close()
-//	h, err := backoff.Submit(ctx, s, pollBatch,
+//	poll := func(ctx context.Context) (Status, error) { return checkJob(ctx, id) }
+//	h, err := backoff.Submit(ctx, s, poll,
 //		backoff.RetryOnValue(func(st Status) bool { return !st.Done }),
 //		backoff.Constant{Interval: 5 * time.Second}, backoff.NoJitter,
 //		backoff.MaxTime(5*time.Minute))
@@ -37,6 +51,9 @@
 //		return err
 //	}
 //	st, err := h.Result(ctx)
+//	if err != nil {
+//		return err
+//	}
 //
 // # Policies
 //

@@ -1,7 +1,7 @@
 package backoff_test
 
 // Log records: python-backoff's two default messages, words and levels
-// (python-backoff.md 1.7), through a recording slog.Handler.
+// (README, python-backoff mapping), through a recording slog.Handler.
 
 import (
 	"context"

@@ -8,12 +8,16 @@ import (
 
 // Loop retries a block of code in place: python-backoff's retry_context.
 //
-//	loop := backoff.Attempts[string](ctx, backoff.MaxTries(5))
+//	loop := backoff.Attempts[*http.Response](ctx, backoff.MaxTries(5))
 //	for a := range loop.All() {
-//		v, err := fetch(a.Context())
-//		a.Return(v, err)
+//		resp, err := getURL(a.Context())
+//		a.Return(resp, err)
 //	}
-//	v, err := loop.Result()
+//	resp, err := loop.Result()
+//	if err != nil {
+//		return err
+//	}
+//	defer resp.Body.Close()
 //
 // The body reports each attempt with Fail or Return; a body that reports
 // nothing succeeded. After a failure the next iteration starts when the

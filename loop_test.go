@@ -69,7 +69,7 @@ func TestLoopErrorOnGiveUpFalse(t *testing.T) {
 
 // test_retry_context_unmatched_exception: python propagates after one
 // call with no handler; Go gives up with ReasonNotRetryable and runs
-// OnGiveUp (semantics item 3).
+// OnGiveUp (README, Semantics: "Give-ups").
 func TestLoopUnmatchedError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rec rtRec[int]
@@ -128,7 +128,7 @@ func TestLoopHandlers(t *testing.T) {
 
 // test_retry_context_interval_exhausted: python raises even with
 // raise_on_giveup=False; Go honours ErrorOnGiveUp(false) on exhaustion too
-// (semantics item 14), and the event still says why.
+// (README, Semantics: "ErrorOnGiveUp(false)"), and the event still says why.
 func TestLoopIntervalsExhausted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, raise := range []bool{true, false} {

@@ -290,8 +290,9 @@ func RetryIf(retry func(err error) bool) Option {
 
 // RetryOnValue retries an attempt that returned no error when retry(value)
 // is true: python-backoff's on_predicate, for polling. Errors still retry
-// under the error conditions (semantics item 4). T must be the op's value
-// type; a mismatch is an error from the call.
+// under the error conditions (README, Semantics: "Error and value
+// conditions"). T must be the op's value type; a mismatch is an error from
+// the call.
 func RetryOnValue[T any](retry func(value T) bool) Option {
 	return optionFunc(func(c *config) {
 		if retry == nil {
@@ -375,9 +376,10 @@ func AttemptTimeout(d time.Duration) Option {
 // and error (python-backoff's runtime, e.g. a Retry-After header) and
 // returns the wait, or false to use the strategy's wait. A wait f gives
 // is honoured as given, not jittered, unless a jitter option is given
-// (semantics item 13); the strategy's waits are jittered as usual. MaxWait
-// caps both. A strategy given after Runtime replaces it; one given before
-// it is its fallback. T must be the op's value type.
+// (README, Semantics: "Server-given waits"); the strategy's waits are
+// jittered as usual. MaxWait caps both. A strategy given after Runtime
+// replaces it; one given before it is its fallback. T must be the op's
+// value type.
 func Runtime[T any](f func(value T, err error) (time.Duration, bool)) Option {
 	return optionFunc(func(c *config) {
 		if f == nil {

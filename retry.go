@@ -8,13 +8,14 @@ import (
 )
 
 // Retry calls op until it succeeds or the policy gives up, waiting between
-// attempts on the calling goroutine; it is python-backoff's decorator,
-// called directly. op receives ctx, or with AttemptTimeout a context that
-// ends with the attempt.
+// attempts on the calling goroutine. With no options it never gives up: it
+// retries every error for ever, with uncapped Expo waits (1s, 2s, 4s, ...;
+// the 20th is about 6 days) and full jitter, as python-backoff's
+// on_exception does. Give it MaxTries or MaxTime, and a cap (Expo.Max or
+// MaxWait).
 //
-// Without options it retries every error for ever, with Expo's waits (1s,
-// 2s, 4s, ... uncapped) and full jitter, as python-backoff's on_exception
-// does: give it MaxTries or MaxTime, and a cap (Expo.Max or MaxWait).
+// Retry is python-backoff's decorator, called directly. op receives ctx,
+// or with AttemptTimeout a context that ends with the attempt.
 //
 // It returns the last value and, on give-up, a *GiveUpError that wraps the
 // Reason and the last error (nil with ErrorOnGiveUp(false)). A ctx that

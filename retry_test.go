@@ -3,7 +3,7 @@ package backoff_test
 // Black-box tests of Retry and Wrap, and (through rtRunners) of Attempts.
 // The first half ports python-backoff's tests/test_backoff.py and
 // tests/test_integration.py (comments name the python test); the second
-// half checks this package's own semantics decisions.
+// half checks the answers of the README's Semantics list.
 //
 // Every test that waits runs in a testing/synctest bubble: time is fake,
 // so waits cost nothing and elapsed times are exact.
@@ -376,7 +376,7 @@ func TestPyOnExceptionJitter(t *testing.T) {
 
 // test_on_exception_success: exact handler events. python's "elapsed > 0"
 // becomes an exact elapsed: each attempt takes 100ms of fake time. The
-// success event also carries the value (semantics item 5).
+// success event also carries the value (README, Semantics: "Success values").
 func TestPyOnExceptionSuccess(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -550,8 +550,8 @@ func TestPyCustomJitter(t *testing.T) {
 	})
 }
 
-// test_on_exception_callable_max_tries_reads_every_time and semantics
-// item 5: each call of a Wrap function has its own tries and strategy
+// test_on_exception_callable_max_tries_reads_every_time, and what Wrap
+// promises: each call of a Wrap function has its own tries and strategy
 // state (StrategyFunc sees n start again at 1).
 func TestPyFreshStatePerCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -667,7 +667,7 @@ func TestPyMaxTime(t *testing.T) {
 // Port of python-backoff tests/test_integration.py: 429 responses with
 // Retry-After 1, 3, 7, then 200. The runtime wait generator becomes
 // Runtime + ParseRetryAfter; the waits are exactly [1, 3, 7] although the
-// default jitter is on (server-given waits are not jittered, item 13).
+// default jitter is on (README, Semantics: "Server-given waits").
 // ---------------------------------------------------------------------
 
 type rtHTTPError struct{ resp *http.Response }
@@ -750,11 +750,12 @@ func TestPyIntegrationRuntime(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------
-// Semantics decisions (semantics-decisions.md), through Retry and Wrap.
+// The README's Semantics, through Retry and Wrap.
 // ---------------------------------------------------------------------
 
-// python-backoff.md 1.6 item 2: expo, no jitter, each call 0.5s,
-// max_time=10 → sleeps 1, 2, 4, 1.0, give-up after try 5 at t=10.5.
+// python-backoff's max_time trims the last wait (README, Semantics:
+// "Elapsed and MaxTime"): expo, no jitter, each call 0.5s, max_time=10 →
+// sleeps 1, 2, 4, 1.0, give-up after try 5 at t=10.5.
 func TestRetryMaxTimeTrimsLastWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -788,7 +789,8 @@ func TestRetryMaxTimeStrict(t *testing.T) {
 	})
 }
 
-// Semantics item 1: MaxTime(0) is exactly one attempt, even with a wait.
+// MaxTime(0) is exactly one attempt, even with a wait (README, Semantics:
+// "Elapsed and MaxTime").
 func TestRetryMaxTimeZero(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		calls := 0
@@ -801,8 +803,9 @@ func TestRetryMaxTimeZero(t *testing.T) {
 	})
 }
 
-// Semantics item 2: jitter after the cap; FullJitter stays in [0, Max],
-// RandomJitter in [capped wait, capped wait + 1s).
+// Jitter comes after the cap: FullJitter stays in [0, Max], RandomJitter
+// in [capped wait, capped wait + 1s) (README, Semantics: "Order per failed
+// attempt").
 func TestRetryJitterAfterCap(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		for _, c := range []struct {
@@ -830,8 +833,8 @@ func TestRetryJitterAfterCap(t *testing.T) {
 	})
 }
 
-// Semantics item 7: a wait that would end past the context deadline ends
-// the job at once with ReasonContext.
+// A wait that would end past the context deadline ends the job at once
+// with ReasonContext (README, Semantics: "Context deadlines").
 func TestRetryContextDeadline(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -852,7 +855,8 @@ func TestRetryContextDeadline(t *testing.T) {
 	})
 }
 
-// Semantics item 6: cancelling the context during a wait returns at once.
+// Cancelling the context during a wait returns at once (README, Semantics:
+// "Context deadlines").
 func TestRetryCancelDuringWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		ctx, cancel := context.WithCancel(t.Context())
@@ -919,8 +923,8 @@ func TestRetryPermanent(t *testing.T) {
 	}
 }
 
-// Semantics item 3: an unmatched error gives up (python propagates it
-// without handlers) and OnGiveUp runs.
+// An unmatched error gives up (python propagates it without handlers) and
+// OnGiveUp runs (README, Semantics: "Give-ups").
 func TestRetryNotRetryable(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -960,8 +964,8 @@ func TestRetryOnType(t *testing.T) {
 	})
 }
 
-// Semantics item 4: with a value predicate and no error filter, errors
-// still retry.
+// With a value predicate and no error filter, errors still retry (README,
+// Semantics: "Error and value conditions").
 func TestRetryOnValueAlsoRetriesErrors(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		results := []struct {
@@ -1036,7 +1040,8 @@ func TestRetryOpPanics(t *testing.T) {
 	}
 }
 
-// Semantics item 10: a panic in OnBackoff ends the job, no further attempt.
+// A panic in OnBackoff ends the job, with no further attempt (README,
+// Semantics: "Panics").
 func TestRetryOnBackoffPanics(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -1055,8 +1060,8 @@ func TestRetryOnBackoffPanics(t *testing.T) {
 	})
 }
 
-// Semantics item 10: a panic in OnSuccess or OnGiveUp leaves the outcome
-// as it was, and later handlers still run.
+// A panic in OnSuccess or OnGiveUp leaves the outcome as it was, and later
+// handlers still run (README, Semantics: "Panics").
 func TestRetryOutcomeHandlerPanics(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		after := 0
@@ -1109,8 +1114,8 @@ func TestRetryAttemptTimeout(t *testing.T) {
 	})
 }
 
-// Semantics item 11: InitialDelay and StartJitter are not in Elapsed, nor
-// in MaxTime.
+// InitialDelay and StartJitter are not in Elapsed, nor in MaxTime (README,
+// Semantics: "Elapsed and MaxTime").
 func TestRetryInitialDelayNotInElapsed(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]
@@ -1161,9 +1166,9 @@ func TestRetryDecorrelatedNotDoubleJittered(t *testing.T) {
 	})
 }
 
-// Semantics item 13: Runtime waits are not jittered; MaxWait caps them; a
-// false second result falls back to the strategy, whose waits are jittered
-// as usual.
+// Runtime waits are not jittered; MaxWait caps them; a false second result
+// falls back to the strategy, whose waits are jittered as usual (README,
+// Semantics: "Server-given waits").
 func TestRetryRuntimeMaxWait(t *testing.T) {
 	rtEach(t, func(t *testing.T, r rtRunner[int]) {
 		var rec rtRec[int]

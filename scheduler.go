@@ -18,10 +18,12 @@ import (
 // record of about a hundred bytes, not a goroutine, and the goroutine
 // count does not grow with the number of jobs.
 //
-// Jobs enter with [Submit] (a [Handle] per job) or [SubmitTo] (a shared
-// results channel). A Scheduler is safe for concurrent use. Close or
-// Shutdown it when done: until then its goroutines run. The zero
-// Scheduler is unusable but safe: Submit fails, and the rest does nothing.
+// Jobs enter through two functions: [Submit], which returns a [Handle] per
+// job (go doc lists it under type Handle), and [SubmitTo], which sends
+// each job's terminal event to a results channel many jobs share. A
+// Scheduler is safe for concurrent use. Close or Shutdown it when done:
+// until then its goroutines run. The zero Scheduler is unusable but safe:
+// Submit fails, and the rest does nothing.
 type Scheduler struct {
 	core    *sched.Core // nil in a zero Scheduler
 	rt      runEnv

@@ -232,8 +232,8 @@ func deadlineLeft(ctx context.Context) (time.Duration, bool) {
 }
 
 // runHandler contains a panic in an OnSuccess or OnGiveUp handler: it is
-// logged and reported, and the job's outcome stands (see the README's
-// Semantics, "Panics"). It is logged to the runner's logger (a
+// logged and reported, and the job's outcome stands (README, Semantics:
+// "Panics"). It is logged to the runner's logger (a
 // scheduler's), else to the job's.
 func runHandler[T any](e *env, jobLogger *slog.Logger, h func(Event[T]), ev *Event[T]) {
 	defer func() {

@@ -28,10 +28,13 @@ type Strategy interface {
 // maxDuration is where waits saturate when no cap is set.
 const maxDuration = time.Duration(math.MaxInt64)
 
-// Expo waits Factor, Factor*Base, Factor*Base², ... capped at Max, like
-// python-backoff's expo(base, factor, max_value).
+// Expo waits Factor, Factor*Base, Factor*Base², ..., uncapped unless Max
+// is set: Expo{} waits 1s, 2s, 4s, ..., and its 20th wait is about 6 days
+// (2^19 s). Set Max, or give [MaxWait], to cap it. Like every strategy it
+// is jittered, with [FullJitter] by default; like python-backoff's
+// expo(base, factor, max_value).
 //
-// Defaults: Base 2, Factor 1s, no cap, which gives 1s, 2s, 4s, 8s, ...
+// Defaults: Base 2, Factor 1s, no cap.
 // Expo{Base: 3, Factor: 5 * time.Second} gives 5s, 15s, 45s, ...;
 // Expo{Factor: 3 * time.Second, Max: 16 * time.Second} gives 3s, 6s, 12s, 16s, 16s.
 // Base 1 keeps the wait at Factor. Each Delay is O(1).
@@ -123,8 +126,11 @@ func (s Fibo) validate() error {
 
 func (s Fibo) apply(c *config) { c.setStrategy(s) }
 
-// Constant waits Interval before every retry, forever. Constant{} waits 1s;
-// to retry with no wait at all use [NoWait]. Each Delay is O(1).
+// Constant waits Interval before every retry, forever, and is fully
+// jittered by default, as in python-backoff: with the default [FullJitter]
+// a 200ms Interval waits anywhere from 0 to 200ms. Give [NoJitter] for a
+// steady period. Constant{} waits 1s; to retry with no wait at all use
+// [NoWait]. Each Delay is O(1).
 type Constant struct {
 	Interval time.Duration // 0 means 1s
 }

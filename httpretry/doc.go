@@ -14,7 +14,11 @@
 //		return err
 //	}
 //	client := &http.Client{Transport: tr}
-//	resp, err := client.Get(url) // retried on 429, 502, 503, 504 and transport errors
+//	resp, err := client.Get("https://example.com/") // retried on 429, 502, 503, 504 and transport errors
+//	if err != nil {
+//		return err
+//	}
+//	defer resp.Body.Close()
 //
 // What is retried: requests that may be sent twice (GET, HEAD, OPTIONS,
 // TRACE, PUT, DELETE, a request with an Idempotency-Key header, or one whose

@@ -79,9 +79,10 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-// TestServerWaitsNotJittered checks semantics item 13: a Retry-After is
-// waited as given while the strategy's waits, used when there is none,
-// keep their jitter; a jitter given explicitly applies to both.
+// TestServerWaitsNotJittered checks that a Retry-After is waited as given
+// while the strategy's waits, used when there is none, keep their jitter,
+// and that a jitter given explicitly applies to both (README, Semantics:
+// "Server-given waits").
 func TestServerWaitsNotJittered(t *testing.T) {
 	const tries = 41
 	run := func(t *testing.T, opts ...httpretry.Option) (server, strategy []time.Duration) {

@@ -9,16 +9,30 @@
 // waits, outcomes) into counters and histograms. Give it to a scheduler, so
 // that it sees every job, or to single jobs:
 //
-//	obs, err := otelbackoff.NewObserver(provider) // nil: the global provider
+//	obs, err := otelbackoff.NewObserver(meterProvider) // nil: the global provider
+//	if err != nil {
+//		return err
+//	}
 //	s, err := backoff.NewScheduler(backoff.WithObserver(obs))
-//	v, err := backoff.Retry(ctx, fetch, backoff.Name("fetch"), backoff.WithObserver(obs))
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	resp, err := backoff.Retry(ctx, getURL, backoff.Name("getURL"), backoff.WithObserver(obs))
+//	if err != nil {
+//		return err
+//	}
+//	defer resp.Body.Close()
 //
 // [RegisterScheduler] reports a scheduler's [backoff.Stats] (pending,
 // waiting, ready, held, running and overdue jobs; counts since start) from
 // a callback at each collection, at no cost to the scheduler between
 // collections:
 //
-//	unregister, err := otelbackoff.RegisterScheduler(provider, s, "poller")
+//	unregister, err := otelbackoff.RegisterScheduler(meterProvider, scheduler, "poller")
+//	if err != nil {
+//		return err
+//	}
 //	defer unregister()
 //
 // # Metrics of an Observer

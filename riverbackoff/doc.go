@@ -16,10 +16,16 @@
 //		backoff.Expo{Factor: time.Second, Max: time.Minute},
 //		backoff.MaxTime(time.Hour),
 //	)
+//	if err != nil {
+//		return err
+//	}
 //	workers := river.NewWorkers()
 //	err = riverbackoff.AddWorker(workers, policy, func(ctx context.Context, job *river.Job[PollArgs]) (Status, error) {
-//		return checkBatch(ctx, job.Args.BatchID)
+//		return checkJob(ctx, job.Args.ID)
 //	})
+//	if err != nil {
+//		return err
+//	}
 //
 // The job's retry state (tries, the first attempt's start, the MaxTime
 // deadline, the last wait) and its latest event are kept in its metadata
@@ -33,12 +39,24 @@
 // Submit's, or to a results channel shared by many jobs, like SubmitTo's:
 //
 //	w, err := riverbackoff.NewWatcher(client, nil)
+//	if err != nil {
+//		return err
+//	}
 //	defer w.Close()
-//	h, err := riverbackoff.Insert(ctx, w, policy, PollArgs{BatchID: id}, nil)
+//	h, err := riverbackoff.Insert(ctx, w, policy, PollArgs{ID: id}, nil)
+//	if err != nil {
+//		return err
+//	}
 //	st, err := h.Result(ctx) // or range over h.Events()
+//	if err != nil {
+//		return err
+//	}
 //
 //	results := make(chan backoff.Event[Status], 1024)
-//	jobID, err := riverbackoff.InsertTo(ctx, w, policy, PollArgs{BatchID: id}, nil, results)
+//	jobID, err := riverbackoff.InsertTo(ctx, w, policy, PollArgs{ID: id}, nil, results)
+//	if err != nil {
+//		return err
+//	}
 //
 // Insert and InsertTo take the policy of the kind's worker, for its
 // MaxTries; jobs inserted with River's own calls take [InsertOpts](policy,
