@@ -227,7 +227,7 @@ func handlerCases() []handlerCase {
 		// MaxTime: the owed retry gives up before it runs.
 		handlerKind[hBudgetLate](handlerCase{name: "budget empty, WaitWhenEmpty past MaxTime",
 			opts: func() []backoff.Option {
-				return append(fast()(), backoff.MaxTime(50*time.Millisecond), backoff.WithBudget(noRoom(), backoff.WaitWhenEmpty))
+				return append(fast()(), backoff.MaxTime(90*time.Millisecond), backoff.WithBudget(noRoom(), backoff.WaitWhenEmpty))
 			},
 			op: fails(errTransient, 0), reason: backoff.ReasonBudget, tries: 1}),
 		handlerKind[hLost](handlerCase{name: "lost attempt retried", opts: fast(backoff.MaxTries(3)),
