@@ -205,8 +205,7 @@ func (r *loopState[T]) after(began time.Time, v T, err error, pe *PanicError) bo
 
 // end gives the loop its terminal event and runs the end's callbacks.
 func (r *loopState[T]) end(reason Reason, last, cause error) {
-	r.err = r.st.terminal(&r.ev, reason, last, cause)
-	r.st.ending(&r.ev, last)
+	r.err = r.st.finish(&r.ev, reason, last, cause)
 	r.done = true
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // The attempt step: what happens around one attempt, in this order,
-// whoever runs the job (Retry, Wrap, Attempts, a scheduler's workers):
+// whoever runs the job (Retry, Wrap, Attempts, a scheduler's workers, and
+// through backend.go a durable backend's worker):
 //
 //	observe start → call → observe end → judge → budget → OnBackoff, log, observe → wait
 //
@@ -75,6 +76,11 @@ type attempt[T any] struct {
 	v       T
 	err     error
 	pe      *PanicError // the op's panic, if it panicked
+	// final says that no attempt can follow, whatever the policy says: a
+	// durable backend's own attempt limit ran out. A retry the policy
+	// allows ends the job with ReasonMaxTries instead, before the budget
+	// is asked for it.
+	final bool
 }
 
 // next is what follows an attempt: the job's end, or a retry after wait.
@@ -114,6 +120,9 @@ func (s *step[T]) ended(ctx context.Context, a *attempt[T], ev *Event[T]) next {
 	}
 	if d.Done() {
 		return next{end: true, reason: d.Reason, cause: cause}
+	}
+	if a.final {
+		return next{end: true, reason: ReasonMaxTries}
 	}
 	giveUp, owed := s.e.budgetFor(&s.p.cfg).charge()
 	if giveUp {
@@ -169,6 +178,15 @@ func (s *step[T]) terminal(ev *Event[T], reason Reason, last, cause error) error
 		return nil
 	}
 	return ev.Err
+}
+
+// finish ends a job that its runner retires at once: it completes ev as
+// the terminal event and runs the end's callbacks. It returns the error
+// the job's caller gets.
+func (s *step[T]) finish(ev *Event[T], reason Reason, last, cause error) error {
+	err := s.terminal(ev, reason, last, cause)
+	s.ending(ev, last)
+	return err
 }
 
 // ending runs the OnSuccess or OnGiveUp handlers, the log and the observer

@@ -165,6 +165,7 @@ type stored struct {
 	Start    time.Time     `json:"start"`
 	Deadline time.Time     `json:"deadline"`
 	Due      time.Time     `json:"due"`
+	Owed     bool          `json:"owed"`
 	Event    string        `json:"event"`
 	Elapsed  time.Duration `json:"elapsed_ns"`
 	Wait     time.Duration `json:"wait_ns"`

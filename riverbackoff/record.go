@@ -20,12 +20,14 @@ import (
 // tries counts attempts, the first and lost ones included; snoozed counts
 // those that ended in a snooze (a value the policy retries), which River
 // does not count in the job's attempt; skipped counts River attempts that
-// ended before the op ran, because the job gave up first (a lost attempt
-// or a passed deadline). start is when the first attempt started, by the
+// ended before the op ran, because the job gave up first (a lost attempt,
+// a passed deadline, or a budget with no room before MaxTime). start is when the first attempt started, by the
 // database's clock; deadline, for a policy with MaxTime, is start plus
 // MaxTime; prev_ns is the last wait, for strategies that grow from it;
 // due is when the wait before the next attempt ends (the policy's wait,
-// or the op's own river.JobSnooze), on the clock of start. The rest is the
+// the op's own river.JobSnooze, or the wait for room in the policy's
+// budget), on the clock of start; owed is true while the next attempt, a
+// retry, still needs room in the budget (WaitWhenEmpty). The rest is the
 // latest event: its kind ("backoff", "success" or "give-up"), reason (for a
 // give-up, as Reason.MarshalText writes it), error and cause (as text) and
 // value (as JSON).
@@ -57,6 +59,7 @@ type record struct {
 	Deadline time.Time       `json:"deadline,omitzero"`
 	Prev     time.Duration   `json:"prev_ns,omitempty"`
 	Due      time.Time       `json:"due,omitzero"`
+	Owed     bool            `json:"owed,omitempty"`
 	Event    string          `json:"event,omitempty"`
 	Elapsed  time.Duration   `json:"elapsed_ns,omitempty"`
 	Wait     time.Duration   `json:"wait_ns,omitempty"`

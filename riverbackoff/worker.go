@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backoff-go/backoff"
@@ -26,8 +26,10 @@ type Worker[A river.JobArgs, T any] struct {
 	river.WorkerDefaults[A]
 
 	policy *backoff.Policy[T]
+	steps  backend.Policy[T]
 	op     func(context.Context, *river.Job[A]) (T, error)
 	waits  waitStash[A]
+	panics atomic.Uint64
 }
 
 // NewWorker returns a worker that runs op under policy for jobs whose args
@@ -35,7 +37,9 @@ type Worker[A river.JobArgs, T any] struct {
 // that ends at the client's JobTimeout or when the client stops. T is
 // stored as JSON in the job's metadata after every attempt, so it must be
 // JSON-encodable and should be small; a value that fails to encode is
-// stored as null.
+// stored as null. The policy's handlers, logger, observer and budget run
+// in Work, as the package doc says; a job is named in log records and
+// observations by the policy's Name, else by its kind.
 func NewWorker[A river.JobArgs, T any](policy *backoff.Policy[T], op func(ctx context.Context, job *river.Job[A]) (T, error)) (*Worker[A, T], error) {
 	if policy == nil {
 		return nil, errors.New("riverbackoff: NewWorker: policy is nil")
@@ -43,8 +47,17 @@ func NewWorker[A river.JobArgs, T any](policy *backoff.Policy[T], op func(ctx co
 	if op == nil {
 		return nil, errors.New("riverbackoff: NewWorker: op is nil")
 	}
-	return &Worker[A, T]{policy: policy, op: op}, nil
+	w := &Worker[A, T]{policy: policy, op: op}
+	w.steps = backend.PolicyOf[T](policy, func() { w.panics.Add(1) })
+	return w, nil
 }
+
+// HandlerPanics returns how many panics the worker contained without
+// changing a job's outcome, since it was made: in the policy's OnSuccess
+// and OnGiveUp handlers, its observer, and an error's Error method while
+// logging; what a Scheduler counts in Stats.HandlerPanics. It counts this
+// process's worker only, and takes no lock.
+func (w *Worker[A, T]) HandlerPanics() uint64 { return w.panics.Load() }
 
 // AddWorker registers a [Worker] for jobs whose args are A on workers: the
 // durable counterpart of submitting op with policy to a scheduler. It fails
@@ -85,9 +98,18 @@ func AddWorker[A river.JobArgs, T any](workers *river.Workers, policy *backoff.P
 // deadline, the attempt after it gives up with ReasonMaxTime before the
 // op runs.
 //
-// An op error after the client began to stop, or after the job was cancelled remotely, is handed
-// to River as it is: River makes the job available again, or cancels it,
-// and the attempt is not counted. An op that returns river.JobSnooze is
+// Every outcome Work decides runs the policy's step as in process: the
+// observer around the attempt, the budget, then the OnBackoff handlers
+// and the log for a retry, or the OnSuccess or OnGiveUp handlers and the
+// log at the end, before Work returns. A retry for which the policy's
+// budget (WaitWhenEmpty) had no room is asked for again when it is due:
+// while there is none, the job is snoozed for the time until there may
+// be, and the op does not run.
+//
+// An op error after the client began to stop, or after the job was
+// cancelled remotely, is handed to River as it is: River makes the job
+// available again, or cancels it; the attempt is not counted, and no
+// handler runs. An op that returns river.JobSnooze is
 // snoozed and the attempt not counted; river.JobCancel is read as
 // backoff.Permanent. A panic in the op, or in a predicate of the policy,
 // ends the job with ReasonPanic. A job that River's JobRetry brings back
@@ -100,6 +122,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 	}
 	rec := readRecord(job.Metadata)
 	lost := max(job.Attempt-1-rec.attempts(), 0)
+	first := rec.Start.IsZero() && lost == 0 // the job's first attempt, run for the first time
 	if rec.Start.IsZero() {
 		rec.Start = at
 		if lost > 0 {
@@ -113,24 +136,28 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 	if hasMaxTime {
 		rec.Deadline = rec.Start.Add(maxTime)
 	}
+	st := w.steps.Job(uint64(job.ID), job.Kind)
 	var zero T
+	if lost > 0 {
+		rec.Owed = false // a lost attempt ran the retry that the budget owed
+	}
 	for ; lost > 0; lost-- {
 		rec.Tries++
 		elapsed := at.Sub(rec.Start)
-		d, cause := w.decide(backoff.State{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev}, zero, ErrAttemptLost)
-		if d.Done() {
+		j := st.Ended(backend.Attempt[T]{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev, Err: ErrAttemptLost})
+		if !j.Retry {
 			rec.Skipped++ // this attempt ends before its op runs
-			return end(ctx, &rec, d.Reason, elapsed, zero, ErrAttemptLost, cause)
+			return end(ctx, &rec, j, elapsed, zero, ErrAttemptLost)
 		}
-		rec.Prev = d.Wait
-		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
-		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, ErrAttemptLost, nil, zero)
+		rec.Prev, rec.Owed = j.Wait, j.Owed
+		rec.Due = dueAt(rec.Start, elapsed, j.Wait)
+		note(&rec, recBackoff, elapsed, j.Wait, backoff.ReasonNone, ErrAttemptLost, nil, zero)
 		if lost > 1 {
 			continue
 		}
 		// The lost attempt's end is unknown; River noticed it at the
 		// rescue, so its wait runs from there.
-		if left := time.Until(lastErrorAt(job.JobRow, at).Add(d.Wait)); left > 0 {
+		if left := time.Until(lastErrorAt(job.JobRow, at).Add(j.Wait)); left > 0 {
 			if err := save(ctx, &rec); err != nil {
 				return err
 			}
@@ -141,26 +168,42 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		// The wait before this attempt was not the policy's and ended past
 		// the deadline: no time is left for the op. The give-up keeps the
 		// last attempt's error and value.
-		rec.Skipped++
-		v, _ := decode[T](rec.Value)
-		return end(ctx, &rec, backoff.ReasonMaxTime, at.Sub(rec.Start), v, remoteError(rec.Err), nil)
+		return skip(ctx, st, &rec, backoff.ReasonMaxTime, at.Sub(rec.Start))
 	}
+	wait, giveUp := st.Begin(rec.Tries+1, first, at.Sub(rec.Start), max(at.Sub(job.ScheduledAt), 0), rec.Owed)
+	switch {
+	case giveUp:
+		return skip(ctx, st, &rec, backoff.ReasonBudget, at.Sub(rec.Start))
+	case wait > 0:
+		// The budget has no room for the retry yet: wait for it in River,
+		// not on this worker. Not a try, and River does not count it.
+		rec.Due = dueAt(rec.Start, at.Sub(rec.Start), wait)
+		if err := save(ctx, &rec); err != nil {
+			return err
+		}
+		return river.JobSnooze(wait)
+	}
+	rec.Owed = false
 
+	called := time.Now()
 	v, pe, err := call(ctx, w.op, job)
+	took := time.Since(called)
 	elapsed := at.Sub(rec.Start) + time.Since(begun)
 	if pe == nil && err != nil {
 		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			// The client is stopping, or the job was cancelled remotely:
 			// River knows by the context's cause. Not a try.
+			st.Returned(rec.Tries+1, elapsed, took, err)
 			if serr := save(ctx, &rec); serr != nil {
 				return serr
 			}
-			return errors.Join(err, context.Cause(ctx))
+			return errors.Join(forRiver(err), context.Cause(ctx))
 		}
 		if snooze := (*river.JobSnoozeError)(nil); errors.As(err, &snooze) {
 			// The op's own snooze: not a try, and not the policy's wait,
 			// so it is not trimmed to the deadline; the next attempt
 			// checks it.
+			st.Returned(rec.Tries+1, elapsed, took, err)
 			rec.Due = dueAt(rec.Start, elapsed, snooze.Duration)
 			if serr := save(ctx, &rec); serr != nil {
 				return serr
@@ -172,35 +215,36 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		}
 	}
 	rec.Tries++
-	var d backoff.Decision
-	var cause error
+	a := backend.Attempt[T]{Tries: rec.Tries, Elapsed: elapsed, Took: took, Prev: rec.Prev, Value: v, Err: err,
+		// River retries an error only while it has attempts left; a value
+		// is retried by a snooze, which takes none.
+		Final: err != nil && job.Attempt >= job.MaxAttempts}
 	if pe != nil {
-		d.Reason, cause = backoff.ReasonPanic, pe
-	} else {
-		d, cause = w.decide(backoff.State{Tries: rec.Tries, Elapsed: elapsed, Prev: rec.Prev}, v, err)
+		a.Panic = pe
 	}
+	j := st.Ended(a)
 	switch {
-	case d.Retry && err == nil:
+	case j.Retry && err == nil:
 		// A value to retry: a snooze, which River does not count as an
 		// attempt, so the job's own count keeps the waits growing.
 		rec.Snoozed++
-		rec.Prev = d.Wait
-		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
-		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, nil, nil, v)
+		rec.Prev, rec.Owed = j.Wait, j.Owed
+		rec.Due = dueAt(rec.Start, elapsed, j.Wait)
+		note(&rec, recBackoff, elapsed, j.Wait, backoff.ReasonNone, nil, nil, v)
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
 		}
-		return river.JobSnooze(d.Wait)
-	case d.Retry && job.Attempt < job.MaxAttempts:
-		rec.Prev = d.Wait
-		rec.Due = dueAt(rec.Start, elapsed, d.Wait)
-		note(&rec, recBackoff, elapsed, d.Wait, backoff.ReasonNone, err, nil, v)
+		return river.JobSnooze(j.Wait)
+	case j.Retry:
+		rec.Prev, rec.Owed = j.Wait, j.Owed
+		rec.Due = dueAt(rec.Start, elapsed, j.Wait)
+		note(&rec, recBackoff, elapsed, j.Wait, backoff.ReasonNone, err, nil, v)
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
 		}
-		w.waits.put(job, d.Wait)
-		return err
-	case d.Retry:
+		w.waits.put(job, j.Wait)
+		return forRiver(err)
+	case a.Final && backoff.Reason(j.Reason) == backoff.ReasonMaxTries && !w.policyMaxTries(rec.Tries):
 		// River's MaxAttempts ran out before the policy's limits: River
 		// discards the job when it gets the error.
 		rec.Due = time.Time{}
@@ -208,24 +252,43 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
 		}
-		return err
+		return forRiver(err)
 	}
-	return end(ctx, &rec, d.Reason, elapsed, v, err, cause)
+	return end(ctx, &rec, j, elapsed, v, err)
+}
+
+// policyMaxTries reports whether the policy's own MaxTries ends the job
+// after tries.
+func (w *Worker[A, T]) policyMaxTries(tries int) bool {
+	n := w.policy.MaxTries()
+	return n > 0 && tries >= n
+}
+
+// skip ends the job before its attempt's op runs, for reason, keeping the
+// last attempt's error and value. River counted the attempt, so the
+// record counts it as skipped.
+func skip[T any](ctx context.Context, st backend.Job[T], rec *record, reason backoff.Reason, elapsed time.Duration) error {
+	rec.Skipped++
+	v, _ := decode[T](rec.Value)
+	last := remoteError(rec.Err)
+	j := backend.Judgment{Reason: uint8(reason), Err: st.End(uint8(reason), rec.Tries, elapsed, v, last, nil)}
+	return end(ctx, rec, j, elapsed, v, last)
 }
 
 // end records the job's last event: success, or a give-up that cancels the
-// job.
-func end[T any](ctx context.Context, rec *record, reason backoff.Reason, elapsed time.Duration, v T, err, cause error) error {
-	rec.Due = time.Time{}
+// job with the give-up's error.
+func end[T any](ctx context.Context, rec *record, j backend.Judgment, elapsed time.Duration, v T, last error) error {
+	rec.Due, rec.Owed = time.Time{}, false
+	reason := backoff.Reason(j.Reason)
 	if reason == backoff.ReasonNone {
 		note(rec, recSuccess, elapsed, 0, reason, nil, nil, v)
 		return save(ctx, rec)
 	}
-	note(rec, recGiveUp, elapsed, 0, reason, err, cause, v)
+	note(rec, recGiveUp, elapsed, 0, reason, last, j.Cause, v)
 	if serr := save(ctx, rec); serr != nil {
 		return serr
 	}
-	return river.JobCancel(&backoff.GiveUpError{Reason: reason, Err: err, Cause: cause, Tries: rec.Tries, Elapsed: elapsed})
+	return river.JobCancel(j.Err)
 }
 
 // NextRetry returns when River should retry the job after the error Work
@@ -241,13 +304,6 @@ func (w *Worker[A, T]) NextRetry(job *river.Job[A]) time.Time {
 		return time.Now().Add(wait)
 	}
 	return time.Now()
-}
-
-// decide judges an attempt as the scheduler does: Decide, with a panic in
-// a predicate of the policy ending the job with ReasonPanic.
-func (w *Worker[A, T]) decide(s backoff.State, v T, err error) (d backoff.Decision, cause error) {
-	j := backend.PolicyOf[T](w.policy).Judge(s.Tries, s.Elapsed, s.Prev, v, err)
-	return backoff.Decision{Retry: j.Retry, Wait: j.Wait, Reason: backoff.Reason(j.Reason)}, j.Cause
 }
 
 // call runs the op, turning a panic into a *backoff.PanicError.
@@ -298,47 +354,4 @@ func save(ctx context.Context, rec *record) error {
 		return fmt.Errorf("riverbackoff: Work must run inside a River client: %w", err)
 	}
 	return nil
-}
-
-// waitStash hands the wait that Work decided to NextRetry, which River
-// calls right after Work returns, with the same *river.Job. An entry that
-// NextRetry never takes (a client ErrorHandler cancelled the job) is
-// swept after a minute.
-type waitStash[A river.JobArgs] struct {
-	mu      sync.Mutex
-	m       map[*river.Job[A]]stashed
-	sweepAt int
-}
-
-type stashed struct {
-	wait time.Duration
-	at   time.Time
-}
-
-func (s *waitStash[A]) put(job *river.Job[A], wait time.Duration) {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = make(map[*river.Job[A]]stashed)
-	}
-	if len(s.m) >= max(s.sweepAt, 64) {
-		for k, e := range s.m {
-			if now.Sub(e.at) > time.Minute {
-				delete(s.m, k)
-			}
-		}
-		s.sweepAt = 2 * len(s.m)
-	}
-	s.m[job] = stashed{wait, now}
-}
-
-func (s *waitStash[A]) take(job *river.Job[A]) (time.Duration, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[job]
-	if ok {
-		delete(s.m, job)
-	}
-	return e.wait, ok
 }
