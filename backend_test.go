@@ -219,11 +219,11 @@ func TestBackendFinalAndReturned(t *testing.T) {
 		t.Errorf("budget %+v: the final attempt's retry was asked for", st)
 	}
 	want := []string{
-		"observe 2 task tries=1 elapsed=0s wait=0s took=1ms late=0s reason=backoff: none err=context canceled",
-		"observe 2 task tries=1 elapsed=0s wait=0s took=0s late=0s reason=backoff: none err=context canceled",
+		"observe 2 task tries=1 elapsed=0s wait=0s took=1ms late=0s reason=none err=context canceled",
+		"observe 2 task tries=1 elapsed=0s wait=0s took=0s late=0s reason=none err=context canceled",
 		`log ERROR "Giving up task(...) after 1 tries (context canceled)" op=task tries=1 elapsed=0s id=7 reason=max tries error=backoff: gave up after 1 tries (max tries): context canceled`,
-		"event give-up tries=1 elapsed=0s wait=0s value=3 reason=backoff: max tries err=backoff: gave up after 1 tries (max tries): context canceled",
-		"observe 5 task tries=1 elapsed=0s wait=0s took=0s late=0s reason=backoff: max tries err=context canceled",
+		"event give-up tries=1 elapsed=0s wait=0s value=3 reason=max tries err=backoff: gave up after 1 tries (max tries): context canceled",
+		"observe 5 task tries=1 elapsed=0s wait=0s took=0s late=0s reason=max tries err=context canceled",
 	}
 	if !slices.Equal(tr.lines, want) {
 		t.Errorf("got:\n\t%s\nwant:\n\t%s", strings.Join(tr.lines, "\n\t"), strings.Join(want, "\n\t"))

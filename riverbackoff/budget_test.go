@@ -92,9 +92,9 @@ func TestBudgetWaitSnoozes(t *testing.T) {
 	}
 	events, _, obs := tr.snapshot()
 	want := []string{
-		"backoff tries=1 wait=10ms value=1 reason=backoff: none err=transient",
-		"backoff tries=2 wait=10ms value=2 reason=backoff: none err=transient",
-		"success tries=3 wait=0s value=3 reason=backoff: none err=-",
+		"backoff tries=1 wait=10ms value=1 reason=none err=transient",
+		"backoff tries=2 wait=10ms value=2 reason=none err=transient",
+		"success tries=3 wait=0s value=3 reason=none err=-",
 	}
 	same(t, "handler events", lines(events, eventLine), want)
 	starts := 0

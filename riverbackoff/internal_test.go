@@ -208,14 +208,15 @@ func TestWaitStashSweeps(t *testing.T) {
 	old := time.Now().Add(-2 * time.Minute)
 	s.m = map[*river.Job[noArgs]]stashed{}
 	for range 64 {
-		s.m[&river.Job[noArgs]{}] = stashed{time.Second, old}
+		s.m[&river.Job[noArgs]{}] = stashed{old, old}
 	}
 	j := &river.Job[noArgs]{}
-	s.put(j, 3*time.Second)
+	due := time.Now().Add(3 * time.Second)
+	s.put(j, due)
 	if len(s.m) != 1 {
 		t.Errorf("%d entries after the sweep, want 1", len(s.m))
 	}
-	if w, ok := s.take(j); !ok || w != 3*time.Second {
+	if w, ok := s.take(j); !ok || !w.Equal(due) {
 		t.Errorf("take = %v, %v", w, ok)
 	}
 	if _, ok := s.take(j); ok {

@@ -7,8 +7,10 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// waitStash hands the wait that Work decided to NextRetry, which River
-// calls right after Work returns, with the same *river.Job. An entry that
+// waitStash hands the retry time that Work decided to NextRetry, which
+// River calls right after Work returns, with the same *river.Job. It is
+// a time (the attempt's end plus the wait), not a wait: the handlers and
+// the record's write that come between must not push the retry later. An entry that
 // NextRetry never takes (a client ErrorHandler cancelled the job) is
 // swept after a minute.
 type waitStash[A river.JobArgs] struct {
@@ -18,11 +20,11 @@ type waitStash[A river.JobArgs] struct {
 }
 
 type stashed struct {
-	wait time.Duration
-	at   time.Time
+	due time.Time
+	at  time.Time
 }
 
-func (s *waitStash[A]) put(job *river.Job[A], wait time.Duration) {
+func (s *waitStash[A]) put(job *river.Job[A], due time.Time) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -37,15 +39,15 @@ func (s *waitStash[A]) put(job *river.Job[A], wait time.Duration) {
 		}
 		s.sweepAt = 2 * len(s.m)
 	}
-	s.m[job] = stashed{wait, now}
+	s.m[job] = stashed{due, now}
 }
 
-func (s *waitStash[A]) take(job *river.Job[A]) (time.Duration, bool) {
+func (s *waitStash[A]) take(job *river.Job[A]) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[job]
 	if ok {
 		delete(s.m, job)
 	}
-	return e.wait, ok
+	return e.due, ok
 }

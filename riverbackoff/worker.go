@@ -242,7 +242,7 @@ func (w *Worker[A, T]) Work(ctx context.Context, job *river.Job[A]) error {
 		if serr := save(ctx, &rec); serr != nil {
 			return serr
 		}
-		w.waits.put(job, j.Wait)
+		w.waits.put(job, called.Add(took+j.Wait))
 		return forRiver(err)
 	case a.Final && backoff.Reason(j.Reason) == backoff.ReasonMaxTries && !w.policyMaxTries(rec.Tries):
 		// River's MaxAttempts ran out before the policy's limits: River
@@ -293,15 +293,16 @@ func end[T any](ctx context.Context, rec *record, j backend.Judgment, elapsed ti
 
 // NextRetry returns when River should retry the job after the error Work
 // just returned: the end of that attempt plus the policy's wait (strategy,
-// cap, jitter, MaxTime trim), as Work decided it. With MaxTime it is the
-// job's deadline at the latest, give or take the moment between River's
-// fetch and Work and any difference between this machine's clock and the
-// database's. Called by River's stuck
+// cap, jitter, MaxTime trim), as Work decided it, however long the
+// handlers and the record's write took after the attempt. With MaxTime it
+// is the job's deadline at the latest, give or take the moment between
+// River's fetch and Work and any difference between this machine's clock
+// and the database's. Called by River's stuck
 // job rescuer, for an attempt that never returned, it returns the present:
 // the job's next Work judges the lost attempt and waits as the policy says.
 func (w *Worker[A, T]) NextRetry(job *river.Job[A]) time.Time {
-	if wait, ok := w.waits.take(job); ok {
-		return time.Now().Add(wait)
+	if due, ok := w.waits.take(job); ok {
+		return due
 	}
 	return time.Now()
 }
