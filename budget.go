@@ -216,7 +216,7 @@ type budgetUse struct {
 	wait bool
 }
 
-// charge asks for a retry that Decide allowed. giveUp means the job ends
+// charge asks for a retry that the decision allowed. giveUp means the job ends
 // with ReasonBudget; owed means the retry must ask again, with reask,
 // before it runs.
 func (u budgetUse) charge() (giveUp, owed bool) {

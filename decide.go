@@ -2,8 +2,8 @@ package backoff
 
 import "time"
 
-// State is where a job stands after an attempt, as [Decide] sees it.
-type State struct {
+// progress is where a job stands after an attempt, as decide sees it.
+type progress struct {
 	Tries   int           // attempts made, the one just finished included
 	Elapsed time.Duration // since the first attempt started, measured after this one
 	Prev    time.Duration // the wait before this attempt; 0 after the first
@@ -12,24 +12,24 @@ type State struct {
 	HasDeadline bool
 }
 
-// Outcome is what an attempt returned.
-type Outcome[T any] struct {
+// outcome is what an attempt returned.
+type outcome[T any] struct {
 	Value T
 	Err   error
 }
 
-// Decision is what to do after an attempt: succeed, retry after Wait, or
+// decision is what to do after an attempt: succeed, retry after Wait, or
 // give up for Reason.
-type Decision struct {
+type decision struct {
 	Retry  bool
 	Wait   time.Duration // when Retry: after strategy, cap, jitter and trim; never negative
 	Reason Reason        // when giving up; ReasonNone on success
 }
 
 // Done reports whether the job ended, by success or give-up.
-func (d Decision) Done() bool { return !d.Retry }
+func (d decision) Done() bool { return !d.Retry }
 
-// Decide is the retry decision, the one function that the blocking API, the
+// decide is the retry decision, the one function that the blocking API, the
 // scheduler and durable backends all use, so they behave the same. It is
 // pure apart from the randomness of jitter, and it does not read a clock.
 //
@@ -41,31 +41,31 @@ func (d Decision) Done() bool { return !d.Retry }
 // pass it), and gives up with ReasonContext when the wait would reach the
 // context's deadline. User predicates run here: a panic in one propagates
 // to the caller. A nil *Policy decides as the zero Policy does.
-func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
+func decide[T any](p *Policy[T], s progress, o outcome[T]) decision {
 	if p == nil {
 		p = &Policy[T]{} // the zero Policy: the defaults, without jitter
 	}
 	if o.Err == nil && (p.valuePred == nil || !p.valuePred(o.Value)) {
-		return Decision{}
+		return decision{}
 	}
 	if o.Err != nil {
 		if isPermanent(o.Err) {
-			return Decision{Reason: ReasonPermanent}
+			return decision{Reason: ReasonPermanent}
 		}
 		if !p.retryable(o.Err) {
-			return Decision{Reason: ReasonNotRetryable}
+			return decision{Reason: ReasonNotRetryable}
 		}
 		for _, g := range p.cfg.giveUp {
 			if g(o.Err) {
-				return Decision{Reason: ReasonGiveUp}
+				return decision{Reason: ReasonGiveUp}
 			}
 		}
 	}
 	if p.cfg.maxTries > 0 && s.Tries >= p.cfg.maxTries {
-		return Decision{Reason: ReasonMaxTries}
+		return decision{Reason: ReasonMaxTries}
 	}
 	if p.cfg.hasMaxTime && s.Elapsed >= p.cfg.maxTime {
-		return Decision{Reason: ReasonMaxTime}
+		return decision{Reason: ReasonMaxTime}
 	}
 	wait, ok := time.Duration(0), false
 	if p.runtime != nil {
@@ -82,7 +82,7 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 			strategy = Expo{}
 		}
 		if wait, ok = strategy.Delay(s.Tries, s.Prev); !ok {
-			return Decision{Reason: ReasonExhausted}
+			return decision{Reason: ReasonExhausted}
 		}
 	}
 	wait = max(wait, 0)
@@ -96,15 +96,15 @@ func Decide[T any](p *Policy[T], s State, o Outcome[T]) Decision {
 		left := p.cfg.maxTime - max(s.Elapsed, 0)
 		if wait > left {
 			if p.cfg.strict {
-				return Decision{Reason: ReasonMaxTime}
+				return decision{Reason: ReasonMaxTime}
 			}
 			wait = left
 		}
 	}
 	if s.HasDeadline && wait >= s.Left {
-		return Decision{Reason: ReasonContext}
+		return decision{Reason: ReasonContext}
 	}
-	return Decision{Retry: true, Wait: wait}
+	return decision{Retry: true, Wait: wait}
 }
 
 func (p *Policy[T]) retryable(err error) bool {

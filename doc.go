@@ -63,9 +63,9 @@
 // [Runtime], and the jitters [FullJitter], [RandomJitter], [EqualJitter],
 // [NoJitter]), when to stop ([MaxTries], [MaxTime], [MaxTimeStrict],
 // [GiveUp]) and whom to tell ([OnBackoff], [OnSuccess], [OnGiveUp],
-// [WithLogger], [WithObserver]). [Decide] is the one decision function
-// every runner shares, pure and testable without a clock. [NewPolicy]
-// checks options once, for jobs submitted many times; a job's own options
+// [WithLogger], [WithObserver]). One decision function, pure and free of
+// clocks, serves every runner: Retry, the scheduler and riverbackoff.
+// [NewPolicy] checks options once, for jobs submitted many times; a job's own options
 // ([Key], [Group], [Name], [InitialDelay], [StartAt], [NonBlocking],
 // [Subscribe]) given beside a Policy never copy it. Option order never
 // matters.

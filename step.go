@@ -114,7 +114,7 @@ func (s *step[T]) started(tries int, elapsed, late time.Duration) {
 // ends the job.
 func (s *step[T]) ended(ctx context.Context, a *attempt[T], ev *Event[T]) next {
 	s.returned(a)
-	d, cause := judge(ctx, s.p, State{Tries: a.tries, Elapsed: a.elapsed, Prev: a.prev}, a.v, a.err, a.pe)
+	d, cause := judge(ctx, s.p, progress{Tries: a.tries, Elapsed: a.elapsed, Prev: a.prev}, a.v, a.err, a.pe)
 	if d.Reason == ReasonContext {
 		d.Reason, cause = stopReason(ctx)
 	}
@@ -223,20 +223,20 @@ func callOp[T any](ctx context.Context, op func(context.Context) (T, error)) (v 
 // judge decides what follows an attempt run under the job context ctx.
 // An op error after the context ended is the context's doing, not a
 // reason to retry.
-func judge[T any](ctx context.Context, p *Policy[T], st State, v T, err error, pe *PanicError) (d Decision, cause error) {
+func judge[T any](ctx context.Context, p *Policy[T], st progress, v T, err error, pe *PanicError) (d decision, cause error) {
 	if pe != nil {
-		return Decision{Reason: ReasonPanic}, pe
+		return decision{Reason: ReasonPanic}, pe
 	}
 	if err != nil && ctx.Err() != nil {
-		return Decision{Reason: ReasonContext}, context.Cause(ctx)
+		return decision{Reason: ReasonContext}, context.Cause(ctx)
 	}
 	st.Left, st.HasDeadline = deadlineLeft(ctx)
 	defer func() {
 		if r := recover(); r != nil {
-			d, cause = Decision{Reason: ReasonPanic}, &PanicError{Value: r, Stack: debug.Stack()}
+			d, cause = decision{Reason: ReasonPanic}, &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return Decide(p, st, Outcome[T]{v, err}), nil
+	return decide(p, st, outcome[T]{v, err}), nil
 }
 
 // deadlineLeft reads the context deadline against real time: a context

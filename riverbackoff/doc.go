@@ -7,9 +7,9 @@
 // # Workers
 //
 // A [Worker] is a River worker that runs an op under a *backoff.Policy.
-// Each River attempt calls the op once, and [backoff.Decide], the decision
-// function of the in-process scheduler, says what follows, so both
-// backends retry alike:
+// Each River attempt calls the op once, and the decision function of
+// the in-process scheduler says what follows, so both backends retry
+// alike:
 //
 //	policy, err := backoff.NewPolicy[Status](
 //		backoff.RetryOnValue(func(st Status) bool { return !st.Done }),
@@ -69,12 +69,12 @@
 // # How a policy maps to River
 //
 //   - The wait (strategy or Runtime, MaxWait, jitter, MaxTime's trim) is
-//     the one Decide gives: after an error, [Worker.NextRetry] returns the
+//     the one the policy gives: after an error, [Worker.NextRetry] returns the
 //     attempt's end plus the wait; after a value the policy retries, the
 //     job is snoozed for the wait.
 //   - Snoozes do not count as River attempts, so the worker counts tries
 //     in the metadata: expo waits keep growing while a job polls.
-//   - MaxTries is checked by Decide after each attempt, and becomes
+//   - MaxTries is checked by the policy after each attempt, and becomes
 //     River's MaxAttempts through [InsertOpts] (River's largest, 32767,
 //     for a policy without MaxTries or with a larger one; a MaxAttempts
 //     you set is kept, as a second limit). River counts every attempt the
@@ -84,7 +84,7 @@
 //     job, and the give-up is ReasonMaxTries with [ErrAttemptLost].
 //   - MaxTime and MaxTimeStrict count from the first attempt's start,
 //     stored in the metadata by the database's clock with the deadline it
-//     implies (start + MaxTime). Decide trims a wait that would pass the
+//     implies (start + MaxTime). The decision trims a wait that would pass the
 //     deadline to end at it (MaxTime), or gives up instead
 //     (MaxTimeStrict), and judges each attempt when it ends, as in
 //     process: an attempt that a wait of the policy's leads to runs

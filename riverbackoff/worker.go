@@ -16,7 +16,8 @@ import (
 )
 
 // Worker is a River worker that runs an op under a backoff policy: each
-// River attempt calls the op once, and [backoff.Decide] says what follows.
+// River attempt calls the op once, and the policy's decision, the one
+// Retry and the Scheduler use, says what follows.
 // Register it with [AddWorker], or with river.AddWorker after [NewWorker].
 //
 // It embeds river.WorkerDefaults, so the client's JobTimeout bounds each
@@ -91,9 +92,9 @@ func AddWorker[A river.JobArgs, T any](workers *river.Workers, policy *backoff.P
 //
 // With MaxTime, the job's deadline (the first attempt's start plus
 // MaxTime, by the database's clock) is kept in the metadata. The policy's
-// waits end by it, as Decide trims them (or, with MaxTimeStrict, gives up
+// waits end by it, as the decision trims them (or, with MaxTimeStrict, gives up
 // instead), and the attempt such a wait leads to runs however late River
-// starts it, as a late attempt does in process; Decide then judges it.
+// starts it, as a late attempt does in process; the decision then judges it.
 // The op's own river.JobSnooze is not trimmed: when it ends past the
 // deadline, the attempt after it gives up with ReasonMaxTime before the
 // op runs.
