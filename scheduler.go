@@ -90,6 +90,8 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		Exited:      func(j sched.Job) { j.(runner).exited(&s.rt) },
 		GroupLimit:  c.groupLimit,
 		GroupLimits: c.groupLimits,
+		GroupRate:   c.groupRate,
+		GroupRates:  c.groupRates,
 		CloseCause:  ErrClosed,
 	})
 	s.rt.core = s.core
