@@ -484,7 +484,7 @@ func TestGroupRateWithLimit(t *testing.T) {
 // starts never pass the rate, and every job ends once.
 func TestGroupRateWithLimitChurn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		const n, limit, perSecond, burst = 400, 3, 20.0, 4
+		const n, limit, perSecond, burst = 400, 3, 5.0, 2
 		s := newSched(t, backoff.Workers(8), backoff.GroupLimitFor("g", limit), backoff.GroupRateFor("g", perSecond, burst))
 		defer s.Close()
 		st := newStarts()

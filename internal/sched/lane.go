@@ -100,16 +100,16 @@ func (o *owner) admit(j Job, now int64) bool {
 // that a group whose slots are all taken spends no tokens.
 func (o *owner) pass(l *lane, j Job, now int64) bool {
 	if l.limit > 0 && l.inflight >= l.limit {
-		l.waitIn(&o.gauges.Held)
+		o.wait(l, &o.gauges.Held, now)
 		return false
 	}
 	if l.bucket != nil && !allow(l.bucket, now) {
-		l.waitIn(&o.gauges.RateHeld)
-		if l.ti < 0 {
-			l.at = tokenAt(l.bucket, now)
-			o.lanes.rates.timed.push(l)
-		}
+		o.wait(l, &o.gauges.RateHeld, now)
 		return false
+	}
+	if l.ti >= 0 {
+		// A token came a hair before the time the lane was armed for.
+		o.lanes.rates.timed.remove(l)
 	}
 	var gate uint8
 	if l.limit > 0 {
@@ -123,16 +123,24 @@ func (o *owner) pass(l *lane, j Job, now int64) bool {
 	return true
 }
 
-// waitIn moves the count of the lane's held jobs to gauge g.
-func (l *lane) waitIn(g *atomic.Int64) {
-	if l.waits == g {
-		return
+// wait records that the lane's head waits for a slot (g is Held) or a
+// token (g is RateHeld): it moves the count of the held jobs to g, and
+// arms the lane for its token's time while it waits for one.
+func (o *owner) wait(l *lane, g *atomic.Int64, now int64) {
+	if l.waits != g {
+		if n := int64(l.queued()); n > 0 {
+			l.waits.Add(-n)
+			g.Add(n)
+		}
+		l.waits = g
 	}
-	if n := int64(l.queued()); n > 0 {
-		l.waits.Add(-n)
-		g.Add(n)
+	switch t := &o.lanes.rates.timed; {
+	case g == &o.gauges.Held && l.ti >= 0:
+		t.remove(l)
+	case g == &o.gauges.RateHeld && l.ti < 0:
+		l.at = tokenAt(l.bucket, now)
+		t.push(l)
 	}
-	l.waits = g
 }
 
 // hold puts a due job at the end of its lane's queue; pass has set what

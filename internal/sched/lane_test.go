@@ -88,7 +88,8 @@ func checkLanes(t *testing.T, o *owner, groups []*ctxGroup) {
 			}
 		}
 	}
-	if held != len(o.lanes.held) || inGroups != held || int(o.gauges.Held.Load()) != held {
-		t.Fatalf("%d held in lanes, %d in groups, %d recorded, gauge %d", held, inGroups, len(o.lanes.held), o.gauges.Held.Load())
+	gauges := int(o.gauges.Held.Load() + o.gauges.RateHeld.Load())
+	if held != len(o.lanes.held) || inGroups != held || gauges != held {
+		t.Fatalf("%d held in lanes, %d in groups, %d recorded, gauges %d", held, inGroups, len(o.lanes.held), gauges)
 	}
 }
