@@ -118,7 +118,8 @@ func (s *Scheduler) Cancel(key string) bool {
 // attempt is running, the wait after it is cut to 0 instead, once; a job
 // due now is not affected. The job's backoff event still says the wait
 // the strategy planned. A triggered job still waits for its concurrency
-// group's turn and for room in its retry budget. It never blocks.
+// group's turn, for its group's token (GroupRate) and for room in its
+// retry budget. It never blocks.
 func (s *Scheduler) Trigger(key string) bool {
 	if s == nil || s.core == nil {
 		return false
