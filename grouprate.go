@@ -26,7 +26,11 @@ import (
 // of a rated job takes its own token: Trigger makes a job due, not
 // exempt, and a retry with no wait goes back to the owner for its token.
 // With GroupLimit too, a job takes a slot and a token together or
-// neither, so a group whose slots are all taken spends no tokens.
+// neither, so a group whose slots are all taken spends no tokens. A token
+// is taken as its job is let through to the workers: when every worker is
+// busy, the jobs let through wait for one, and their attempts may then
+// start closer together than the rate, at most GroupLimit of them more
+// in any window.
 //
 // Time held counts towards MaxTime: a job whose MaxTime has run out when
 // its token comes ends with ReasonMaxTime without calling its op. A held
@@ -34,9 +38,9 @@ import (
 // context ends or the scheduler closes.
 //
 // Cost: a bucket of about 100 bytes per group that spent tokens lately
-// (full buckets are forgotten), and per due attempt of a rated job a map
-// lookup and the bucket's arithmetic, with no allocation; holding a job
-// and letting it through cost O(1).
+// (full buckets are forgotten), and per due attempt of a rated job a few
+// map lookups and the bucket's arithmetic, with no allocation; holding a
+// job and letting it through cost O(1).
 func GroupRate(perSecond float64, burst int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if c.checkRate("GroupRate", perSecond, burst) {

@@ -239,3 +239,36 @@ func TestRateBucketsSwept(t *testing.T) {
 		t.Fatalf("%d lanes left", len(o.lanes.active))
 	}
 }
+
+// BenchmarkAdmit is the owner's cost to let one due job through and take
+// it back: with no limits or rates ("none"), in an unrated group while
+// another group is rated ("other-rated"), and in a group whose rate never
+// binds ("rated"), which takes a token per job.
+func BenchmarkAdmit(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		rates map[string]Rate
+	}{
+		{"none", nil},
+		{"other-rated", map[string]Rate{"other": {PerSecond: 1, Burst: 1}}},
+		{"rated", map[string]Rate{"g": {PerSecond: 1e12, Burst: 1}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			o := &owner{gauges: &Gauges{}, lanes: lanes{on: len(c.rates) > 0,
+				rates:  rates{own: c.rates, buckets: map[string]*rate.Limiter{}},
+				active: map[string]*lane{}, held: map[Job]holdPos{}}}
+			j := &testJob{group: "g"}
+			j.g = &ctxGroup{idx: -1}
+			var now int64
+			for b.Loop() {
+				now++
+				o.makeReady(j, now)
+				o.due = o.due[:0]
+				o.freeSlot(j, now)
+			}
+			if j.state != stateReady || o.gauges.RateHeld.Load() != 0 {
+				b.Fatalf("a job was held: state %d", j.state)
+			}
+		})
+	}
+}
