@@ -37,10 +37,13 @@ import (
 // job still ends at once, using no token, when it is cancelled, its
 // context ends or the scheduler closes.
 //
-// Cost: a bucket of about 100 bytes per group that spent tokens lately
-// (full buckets are forgotten), and per due attempt of a rated job a few
-// map lookups and the bucket's arithmetic, with no allocation; holding a
-// job and letting it through cost O(1).
+// Nothing blocks on a rate: Submit returns as it would, and a held job
+// waits in its group's queue at the owner. Cost: a bucket of about 100
+// bytes per group that spent tokens lately (full buckets are forgotten),
+// and per due attempt of a rated job a few map lookups and the bucket's
+// arithmetic, with no allocation (about 0.1 µs of the owner's time, 15 ns
+// without a rate: BenchmarkAdmit); holding a job and letting it through
+// cost O(1).
 func GroupRate(perSecond float64, burst int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if c.checkRate("GroupRate", perSecond, burst) {
