@@ -173,6 +173,46 @@ func BenchmarkStartAtBurst(b *testing.B) {
 	}
 }
 
+// BenchmarkGroupRate is BenchmarkStartAtBurst's fan-in burst in one
+// group: with no rate ("none"), beside a rated group, which makes the
+// owner look the group up ("other-rated"), and held to a rate that never
+// binds, a bucket as deep as the burst ("rated"). One op is one job's
+// first attempt, let through, run and delivered, so the difference from
+// "none" is the cost of a token per attempt.
+func BenchmarkGroupRate(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts []backoff.SchedulerOption
+	}{
+		{"none", nil},
+		{"other-rated", []backoff.SchedulerOption{backoff.GroupRateFor("other", 1, 1)}},
+		{"rated", []backoff.SchedulerOption{backoff.GroupRateFor("g", 1e9, 1<<30)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m := clock.NewMock()
+			s := newBenchScheduler(b, append(c.opts, backoff.WithClock(m))...)
+			defer s.Close()
+			pol := newBenchPolicy(b, backoff.MaxTries(1))
+			sub := newSubmitter(b, s, pol, false, false, false, false, b.N, backoff.StartAt(m.Now().Add(time.Second)), backoff.Group("g"))
+			sub.results = make(chan backoff.Event[struct{}], b.N)
+			for range b.N {
+				sub.submit(b)
+			}
+			waitFor(b, func() bool { return s.Stats().Waiting == b.N })
+			b.ReportAllocs()
+			b.ResetTimer()
+			m.Add(time.Second)
+			for range b.N {
+				<-sub.results
+			}
+			b.StopTimer()
+			if st := s.Stats(); st.RateHeld != 0 || st.Attempts != uint64(b.N) {
+				b.Fatalf("the rate bound: %+v", st)
+			}
+		})
+	}
+}
+
 // BenchmarkAttempt is one retry attempt through the scheduler in steady
 // state: jobs that fail forever cycle between the owner, the timer
 // structure and the workers. One op is one attempt, so allocs/op is

@@ -99,9 +99,14 @@ type chaosConfig struct {
 	stop                      stopMode
 	real                      bool // the real clock, outside a bubble
 	// groupLimit caps each of nGroups concurrency groups (GroupLimit);
-	// maxPending is MaxPending. Zero: not used.
+	// maxPending is MaxPending; groupRate holds each group to that many
+	// attempts a second, in bursts of chaosBurst (GroupRate). Zero: not
+	// used.
 	groupLimit, maxPending int
+	groupRate              float64
 }
+
+const chaosBurst = 4
 
 const nGroups = 4
 
@@ -112,6 +117,9 @@ func (cfg chaosConfig) options() []backoff.SchedulerOption {
 	}
 	if cfg.maxPending > 0 {
 		opts = append(opts, backoff.MaxPending(cfg.maxPending))
+	}
+	if cfg.groupRate > 0 {
+		opts = append(opts, backoff.GroupRate(cfg.groupRate, chaosBurst))
 	}
 	return opts
 }
@@ -238,9 +246,10 @@ type chaosRun struct {
 	actionsDone    [numActions]atomic.Int32
 	actionsSkipped [numActions]atomic.Int32
 
-	mu         sync.Mutex
-	violations []string
-	nViolation int
+	mu          sync.Mutex
+	violations  []string
+	nViolation  int
+	groupStarts [nGroups][]time.Duration // with groupRate: when attempts started
 }
 
 // failf records a broken invariant. It is called from ops, handlers and
@@ -617,8 +626,13 @@ func (run *chaosRun) enter(ctx context.Context, j *chaosJob, n int) {
 		cur := run.groupInflight[g].Add(1)
 		for p := run.groupPeak[g].Load(); cur > p && !run.groupPeak[g].CompareAndSwap(p, cur); p = run.groupPeak[g].Load() {
 		}
-		if cur > int32(run.cfg.groupLimit) {
+		if run.cfg.groupLimit > 0 && cur > int32(run.cfg.groupLimit) {
 			run.failf("%d attempts of group %d in flight, GroupLimit(%d)", cur, g, run.cfg.groupLimit)
+		}
+		if run.cfg.groupRate > 0 {
+			run.mu.Lock()
+			run.groupStarts[g] = append(run.groupStarts[g], time.Since(run.start))
+			run.mu.Unlock()
 		}
 	}
 	// An AttemptTimeout context hears of its parent's end a moment later.
@@ -933,7 +947,7 @@ func (run *chaosRun) verify() {
 	if st.HandlerPanics != uint64(run.endPanics.Load()) {
 		t.Errorf("stats: %d handler panics, %d terminal handlers panicked", st.HandlerPanics, run.endPanics.Load())
 	}
-	if st.Pending != 0 || st.Waiting != 0 || st.Ready != 0 || st.Running != 0 || st.Undelivered != 0 || st.Held != 0 {
+	if st.Pending != 0 || st.Waiting != 0 || st.Ready != 0 || st.Running != 0 || st.Undelivered != 0 || st.Held != 0 || st.RateHeld != 0 {
 		t.Errorf("stats after Close: %+v", st)
 	}
 	if full := uint64(rejected["ErrPendingFull"]); st.Rejected != full {
@@ -993,6 +1007,17 @@ func (run *chaosRun) verify() {
 	}
 	if run.cfg.maxPending > 0 {
 		fmt.Fprintf(&b, "; MaxPending(%d)", run.cfg.maxPending)
+	}
+	if run.cfg.groupRate > 0 {
+		fmt.Fprintf(&b, "\nGroupRate(%v, %d): attempts per group", run.cfg.groupRate, chaosBurst)
+		for g := range nGroups {
+			fmt.Fprintf(&b, " %d", len(run.groupStarts[g]))
+			// The tokens bound the attempts let through in any window; with
+			// every worker busy, the groupLimit attempts let through before
+			// it may start in it too.
+			checkRate(t, run.groupStarts[g], run.cfg.groupRate, chaosBurst+run.cfg.groupLimit,
+				time.Nanosecond, 10*time.Millisecond, 100*time.Millisecond, time.Second)
+		}
 	}
 	t.Log(b.String())
 	run.checkCoverage(reasons, rejected, st)
@@ -1162,18 +1187,22 @@ func TestChaos(t *testing.T) {
 		stop                   stopMode
 		seed                   uint64
 		groupLimit, maxPending int
+		groupRate              float64
 	}{
-		{"close-mid-burst", stopCloseMid, 1, 0, 0},
-		{"shutdown-mid-burst", stopShutdownMid, 2, 0, 0},
-		{"close-after-quiet", stopCloseQuiet, 3, 0, 0},
+		{"close-mid-burst", stopCloseMid, 1, 0, 0, 0},
+		{"shutdown-mid-burst", stopShutdownMid, 2, 0, 0, 0},
+		{"close-after-quiet", stopCloseQuiet, 3, 0, 0, 0},
 		// The same with concurrency groups and a cap on pending jobs.
-		{"close-mid-burst/limits", stopCloseMid, 4, 2, 300},
-		{"shutdown-mid-burst/limits", stopShutdownMid, 5, 2, 300},
-		{"close-after-quiet/limits", stopCloseQuiet, 6, 2, 300},
+		{"close-mid-burst/limits", stopCloseMid, 4, 2, 300, 0},
+		{"shutdown-mid-burst/limits", stopShutdownMid, 5, 2, 300, 0},
+		{"close-after-quiet/limits", stopCloseQuiet, 6, 2, 300, 0},
+		// And with each group held to a rate as well.
+		{"close-mid-burst/rates", stopCloseMid, 7, 2, 300, 100},
+		{"shutdown-mid-burst/rates", stopShutdownMid, 8, 2, 300, 100},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			runFake(t, chaosConfig{jobs: 4000, workers: 8, submitters: 4,
-				seed1: c.seed, seed2: 2, stop: c.stop, groupLimit: c.groupLimit, maxPending: c.maxPending})
+				seed1: c.seed, seed2: 2, stop: c.stop, groupLimit: c.groupLimit, maxPending: c.maxPending, groupRate: c.groupRate})
 		})
 	}
 }

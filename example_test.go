@@ -431,3 +431,30 @@ func ExampleGroupLimit() {
 	fmt.Println("most at once: a", peak["a"], "b", peak["b"])
 	// Output: most at once: a 1 b 1
 }
+
+// GroupRateFor holds one group to a quota, here an API that takes 1,000
+// requests a second in bursts of up to 5: of 20 polls, 5 go at once and
+// the rest one a millisecond, each when its token comes.
+func ExampleGroupRateFor() {
+	s, err := backoff.NewScheduler(backoff.GroupRateFor("api", 1000, 5))
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	res := make(chan backoff.Event[int], 20)
+	start := time.Now()
+	for i := range 20 {
+		poll := func(context.Context) (int, error) { return i, nil }
+		if _, err := backoff.SubmitTo(context.Background(), s, poll, res, backoff.Group("api")); err != nil {
+			panic(err)
+		}
+	}
+	for range 20 {
+		<-res
+	}
+	took := time.Since(start).Round(time.Millisecond)
+	st := s.Stats()
+	fmt.Println("15 ms or more:", took >= 15*time.Millisecond, "succeeded:", st.Succeeded, "rate-held:", st.RateHeld)
+	// Output: 15 ms or more: true succeeded: 20 rate-held: 0
+}

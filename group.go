@@ -8,8 +8,9 @@ package backoff
 // group returns.
 
 // Group puts a scheduled job in the named concurrency group, which
-// GroupLimit and GroupLimitFor may cap. Without a limit for it, the name
-// has no effect. It may be part of a Policy, or given to Submit and
+// GroupLimit and GroupLimitFor may cap and GroupRate, GroupRateFor and
+// SetGroupRate may hold to a rate. Without a limit or a rate for it, the
+// name has no effect. It may be part of a Policy, or given to Submit and
 // SubmitTo beside one (without copying it). Retry, Wrap and Attempts
 // refuse it, and ignore a Policy's.
 func Group(name string) Option { return groupOption(name) }

@@ -2,6 +2,7 @@ package backoff
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,16 @@ func (j *job[T]) Group() string {
 		return n.group
 	}
 	return j.pol.cfg.group
+}
+
+// Deadline is when MaxTime runs out: the first attempt's start plus
+// MaxTime, once there was one. Only the job's holder may call it.
+func (j *job[T]) Deadline() int64 {
+	c := &j.pol.cfg
+	if !c.hasMaxTime || j.Tries == 0 {
+		return math.MaxInt64
+	}
+	return int64(saturatingAdd(dur(j.start), c.maxTime))
 }
 
 func (j *job[T]) key() string {
@@ -127,6 +138,12 @@ func (j *job[T]) run(rt *runEnv) {
 		j.end(rt, reason, j.lastErr, cause, dur(elapsed))
 		return
 	}
+	if j.Expired() {
+		// Held for its group's rate past MaxTime: it ends as a retry
+		// whose budget wait would pass MaxTime does, without an attempt.
+		j.end(rt, ReasonMaxTime, j.lastErr, nil, dur(now-j.start))
+		return
+	}
 	st := j.step(rt)
 	if j.Flags&flagOwed != 0 {
 		wait, giveUp := rt.env.budgetFor(&j.pol.cfg).reask(&j.pol.cfg, dur(now-j.start))
@@ -147,11 +164,12 @@ func (j *job[T]) run(rt *runEnv) {
 	// A retry due at once (no wait) runs on this worker, as a loop's would,
 	// up to inPlace attempts in a row: queueing it through the owner and
 	// the pool costs more than the scheduling of a whole I/O-bound attempt
-	// on thousands of workers. A job holding its group's slot goes back,
-	// so that the group's other jobs get their turn, and so does one that
-	// was stopped, so that it ends where every job ends.
+	// on thousands of workers. A job let through by its group's limit or
+	// rate goes back, so that the group's other jobs get their turn and
+	// each attempt takes its own token, and so does one that was stopped,
+	// so that it ends where every job ends.
 	for range inPlace {
-		if !j.attempt(rt, &st, now) || j.HoldsSlot() || j.stopped() != nil {
+		if !j.attempt(rt, &st, now) || j.Gated() || j.stopped() != nil {
 			return
 		}
 		now = rt.now()

@@ -92,6 +92,8 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		Exited:      func(j sched.Job) { j.(runner).exited(&s.rt) },
 		GroupLimit:  c.groupLimit,
 		GroupLimits: c.groupLimits,
+		GroupRate:   c.groupRate,
+		GroupRates:  c.groupRates,
 		CloseCause:  ErrClosed,
 	})
 	s.rt.core = s.core
@@ -118,7 +120,8 @@ func (s *Scheduler) Cancel(key string) bool {
 // attempt is running, the wait after it is cut to 0 instead, once; a job
 // due now is not affected. The job's backoff event still says the wait
 // the strategy planned. A triggered job still waits for its concurrency
-// group's turn and for room in its retry budget. It never blocks.
+// group's turn, for its group's token (GroupRate) and for room in its
+// retry budget. It never blocks.
 func (s *Scheduler) Trigger(key string) bool {
 	if s == nil || s.core == nil {
 		return false

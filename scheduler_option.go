@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/backoff-go/backoff/internal/sched"
 )
 
 // SchedulerOption configures a [Scheduler]. [WithClock], [WithLogger],
@@ -23,6 +25,8 @@ type schedConfig struct {
 
 	groupLimit  int
 	groupLimits map[string]int
+	groupRate   sched.Rate
+	groupRates  map[string]sched.Rate
 	maxPending  int
 }
 

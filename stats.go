@@ -36,8 +36,11 @@ type Stats struct {
 	HandlerPanics uint64
 
 	// Held is the number of due jobs held back by their concurrency
-	// group's limit (GroupLimit).
-	Held int
+	// group's limit (GroupLimit): their group's head waits for a slot.
+	// RateHeld is the number held back by their group's rate (GroupRate):
+	// their group's head waits for a token.
+	Held     int
+	RateHeld int
 	// Rejected counts NonBlocking submissions refused because the
 	// scheduler held MaxPending jobs.
 	Rejected uint64
@@ -89,6 +92,7 @@ func (s *Scheduler) Stats() Stats {
 		Pending:       int(g.Pending.Load()),
 		Waiting:       int(g.Waiting.Load()),
 		Held:          int(g.Held.Load()),
+		RateHeld:      int(g.RateHeld.Load()),
 		Ready:         s.core.Ready(),
 		Running:       s.core.Running(),
 		DroppedEvents: c.dropped.Load(),

@@ -1,6 +1,6 @@
 module github.com/backoff-go/backoff/bench
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/avast/retry-go/v4 v4.7.0
@@ -18,8 +18,8 @@ require (
 	github.com/benbjohnson/clock v1.3.5 // indirect
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
 	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 )
 
 replace github.com/backoff-go/backoff => ../

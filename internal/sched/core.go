@@ -3,7 +3,10 @@ package sched
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync/atomic"
+
+	"golang.org/x/time/rate"
 )
 
 // Config sets up a Core.
@@ -22,6 +25,10 @@ type Config struct {
 	// ones. 0 means no cap.
 	GroupLimit  int
 	GroupLimits map[string]int
+	// GroupRate holds every concurrency group to a rate; GroupRates the
+	// named ones. The zero Rate means none.
+	GroupRate  Rate
+	GroupRates map[string]Rate
 	// CloseCause is the cause of the cancel that ends every job's context
 	// when the scheduler closes.
 	CloseCause error
@@ -40,9 +47,10 @@ type Core struct {
 type Gauges struct {
 	// Pending counts jobs accepted and not yet taken back ended by the
 	// owner, which it does a moment after their end was published.
-	Pending atomic.Int64
-	Waiting atomic.Int64 // in the timer structure
-	Held    atomic.Int64 // held by their concurrency group's limit
+	Pending  atomic.Int64
+	Waiting  atomic.Int64 // in the timer structure
+	Held     atomic.Int64 // held by their concurrency group's limit
+	RateHeld atomic.Int64 // held by their concurrency group's rate
 }
 
 // Start starts a core: its owner goroutine. Workers start as jobs fall
@@ -62,8 +70,13 @@ func Start(cfg Config) *Core {
 		groups: make(map[context.Context]*ctxGroup),
 		all:    make(map[*ctxGroup]struct{}),
 		lanes: lanes{deflt: cfg.GroupLimit, limits: cfg.GroupLimits,
+			rates:  rates{deflt: cfg.GroupRate, own: maps.Clone(cfg.GroupRates), buckets: make(map[string]*rate.Limiter)},
 			active: make(map[string]*lane), held: make(map[Job]holdPos)},
 	}
+	if o.lanes.rates.own == nil {
+		o.lanes.rates.own = make(map[string]Rate)
+	}
+	o.lanes.on = o.lanes.deflt > 0 || len(o.lanes.limits) > 0 || o.lanes.rates.on()
 	go func() {
 		defer close(c.done)
 		o.run()
@@ -103,6 +116,11 @@ func (c *Core) Submit(ctx context.Context, j Job) error {
 // stopped (Canceled) and waits or is held, or to make it due now if a
 // Trigger came for it.
 func (c *Core) Wake(j Job) { c.in.wake(j) }
+
+// SetRate holds the group called name to r from its next token on,
+// whatever rate it had. It never blocks; once Stop was called it does
+// nothing and reports false.
+func (c *Core) SetRate(name string, r Rate) bool { return c.in.setRate(rateChange{name, r}) }
 
 // Stop stops intake. Jobs run to their end, or with cancel, every job's
 // context is cancelled with Config.CloseCause and waiting jobs are made

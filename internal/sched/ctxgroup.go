@@ -89,14 +89,14 @@ func (o *owner) release(g *ctxGroup) {
 // endGroup makes every waiting or held job of a group whose context ended
 // due now: a worker then ends it with the reason the context gives,
 // without running its op.
-func (o *owner) endGroup(g *ctxGroup) {
+func (o *owner) endGroup(g *ctxGroup, now int64) {
 	if g.ended || g.live == 0 {
 		return
 	}
 	g.ended = true
 	g.tl.drain(func(e entry) {
 		if standsFor(e) {
-			o.makeReady(e.j)
+			o.makeReady(e.j, now)
 		}
 	})
 	g.stale = 0
@@ -113,10 +113,10 @@ func (o *owner) endGroup(g *ctxGroup) {
 
 // closeGroup ends a group because the scheduler closes: its watch is
 // stopped first, so that cancelling its context starts no goroutine.
-func (o *owner) closeGroup(g *ctxGroup) {
+func (o *owner) closeGroup(g *ctxGroup, now int64) {
 	g.unwatch()
 	g.cancel(o.cfg.CloseCause)
-	o.endGroup(g)
+	o.endGroup(g, now)
 }
 
 // standsFor reports whether a heap entry still stands for a waiting job.

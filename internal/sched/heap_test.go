@@ -2,6 +2,7 @@ package sched
 
 import (
 	"cmp"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -14,6 +15,7 @@ type testJob struct {
 	Base
 	canceled, triggered bool
 	group               string
+	deadline            int64
 }
 
 func (j *testJob) Canceled() bool { return j.canceled }
@@ -23,6 +25,14 @@ func (j *testJob) TakeTrigger() bool {
 	return t
 }
 func (j *testJob) Group() string { return j.group }
+
+// Deadline is the test's deadline, or none when it is 0.
+func (j *testJob) Deadline() int64 {
+	if j.deadline == 0 {
+		return math.MaxInt64
+	}
+	return j.deadline
+}
 
 func TestEntryHeapOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))

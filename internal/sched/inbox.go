@@ -6,7 +6,8 @@ import (
 )
 
 // inbox is how any goroutine reaches the owner without waiting for it:
-// submissions, wake-ups (Cancel, Trigger), context ends and stop requests
+// submissions, wake-ups (Cancel, Trigger), rate changes, context ends and
+// stop requests
 // are appended under a short lock, and the owner is kicked once per batch.
 // Nothing here ever blocks, so a Cancel or a context's AfterFunc callback
 // returns at once however busy the owner is.
@@ -16,6 +17,7 @@ type inbox struct {
 	mu     sync.Mutex
 	subs   []submission
 	wakes  []Job
+	rates  []rateChange
 	ended  []*ctxGroup
 	closed bool          // no more submissions: Shutdown or Close began
 	cancel bool          // Close: end the rest now
@@ -35,10 +37,17 @@ type submission struct {
 	ctx context.Context
 }
 
+// rateChange is SetRate's request.
+type rateChange struct {
+	name string
+	rate Rate
+}
+
 // mail is what the owner takes from the inbox in one go.
 type mail struct {
 	subs   []submission
 	wakes  []Job
+	rates  []rateChange
 	ended  []*ctxGroup
 	closed bool
 	cancel bool
@@ -62,7 +71,7 @@ func wakeUp(c chan struct{}) {
 
 // clear drops the references a spent batch holds.
 func (m *mail) clear() {
-	m.subs, m.wakes, m.ended = spent(m.subs), spent(m.wakes), spent(m.ended)
+	m.subs, m.wakes, m.rates, m.ended = spent(m.subs), spent(m.wakes), spent(m.rates), spent(m.ended)
 }
 
 // spent empties a list whose items have been handled, for reuse. A list
@@ -112,6 +121,19 @@ func (in *inbox) wake(j Job) {
 	in.mu.Unlock()
 }
 
+// setRate hands a rate change to the owner, or reports false once stop
+// was called.
+func (in *inbox) setRate(c rateChange) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return false
+	}
+	in.rates = append(in.rates, c)
+	in.notify()
+	return true
+}
+
 func (in *inbox) contextEnded(g *ctxGroup) {
 	in.mu.Lock()
 	in.ended = append(in.ended, g)
@@ -134,6 +156,7 @@ func (in *inbox) take(m *mail) {
 	in.mu.Lock()
 	m.subs, in.subs = in.subs, m.subs[:0]
 	m.wakes, in.wakes = in.wakes, m.wakes[:0]
+	m.rates, in.rates = in.rates, m.rates[:0]
 	m.ended, in.ended = in.ended, m.ended[:0]
 	m.closed, m.cancel = in.closed, in.cancel
 	in.kicked = false

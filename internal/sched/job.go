@@ -28,6 +28,10 @@ type Job interface {
 	TakeTrigger() bool
 	// Group is the job's concurrency group, or "".
 	Group() string
+	// Deadline is the instant, on the core's clock, after which the job
+	// may not start another attempt (its MaxTime), or math.MaxInt64. The
+	// owner reads it when a held job's turn comes in a rated group.
+	Deadline() int64
 }
 
 // Where a job is, as the owner sees it.
@@ -35,7 +39,14 @@ const (
 	stateNew     uint8 = iota // submitted, not yet taken in by the owner
 	stateWaiting              // in its context group's heap
 	stateReady                // due: in the ready queue or with a worker
-	stateHeld                 // due, held back by its concurrency group's limit
+	stateHeld                 // due, held back by its concurrency group's limit or rate
+)
+
+// Base.gate bits: what the owner gave a due job on its way to a worker.
+const (
+	gateSlot    uint8 = 1 << iota // one of its group's attempts in flight
+	gateToken                     // a token of its group's rate
+	gateExpired                   // its turn came past its Deadline: it is to end
 )
 
 // Base is the part of a job record that the core reads and writes. Its
@@ -51,7 +62,7 @@ type Base struct {
 	g     *ctxGroup // set by the owner when it takes the job in
 	at    int64     // when the next attempt is due, in ns on the core's clock
 	state uint8
-	slot  bool // holds one of its concurrency group's attempts in flight
+	gate  uint8 // gateSlot, gateToken, gateExpired; cleared when it comes back
 
 	// Ended is set by the worker that ended the job.
 	Ended bool
@@ -72,7 +83,17 @@ func (b *Base) SetDue(at int64) { b.at = at }
 
 // HoldsSlot reports whether the job holds one of its concurrency group's
 // attempts in flight. Only the worker running the job may call it.
-func (b *Base) HoldsSlot() bool { return b.slot }
+func (b *Base) HoldsSlot() bool { return b.gate&gateSlot != 0 }
+
+// Gated reports whether the job's attempt was let through by its group's
+// limit or rate: its next attempt must go back to the owner to be let
+// through again. Only the worker running the job may call it.
+func (b *Base) Gated() bool { return b.gate&(gateSlot|gateToken) != 0 }
+
+// Expired reports whether the job's turn in its rated group came after its
+// Deadline: the worker ends it without another attempt. Only the worker
+// running the job may call it.
+func (b *Base) Expired() bool { return b.gate&gateExpired != 0 }
 
 // Context is the context the job was submitted under, which also ends
 // when the scheduler closes. It is set when the owner takes the job in,

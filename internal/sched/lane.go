@@ -1,16 +1,28 @@
 package sched
 
+import (
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
+)
+
 // Concurrency groups: a job may name a group (a tenant, a dependency), and
 // the scheduler may cap the attempts of a group in flight, so that one
-// group's burst cannot take every worker. The owner enforces the cap when
-// a job falls due: a job over its group's cap is held, in the order it
-// fell due, until an attempt of its group comes back. A held job that is
-// stopped leaves its queue at once.
+// group's burst cannot take every worker, and may hold the group to a rate
+// (rate.go). The owner enforces both when a job falls due: a job that
+// finds no free slot, or no token, is held, in the order it fell due,
+// until an attempt of its group comes back or a token comes. A job takes
+// a slot and a token together, or neither. A held job that is stopped
+// leaves its queue at once.
 
-// lanes is the owner's state for the capped groups that have work.
+// lanes is the owner's state for the capped and rated groups.
 type lanes struct {
+	on     bool // some group has a cap or a rate
 	deflt  int
 	limits map[string]int
+	rates  rates
+	// active has the lanes of the groups with jobs in flight (capped) or
+	// held; a rated group without a cap has one only while it holds jobs.
 	active map[string]*lane
 	// held has the positions of every held job: in its lane's queue and
 	// in its context group's list.
@@ -18,75 +30,135 @@ type lanes struct {
 	peakHeld int
 }
 
-// lane is one capped group with jobs in flight or held.
+// lane is one capped or rated group with jobs in flight or held.
 type lane struct {
-	limit    int
-	inflight int   // jobs admitted and not yet back from a worker
-	queue    []Job // held jobs in the order they fell due; nil where one left early
-	head     int   // queue[head:] is the queue
-	gone     int   // nils in queue[head:]
+	name     string
+	limit    int           // 0: no cap
+	bucket   *rate.Limiter // nil: no rate
+	inflight int           // jobs admitted and not yet back from a worker, when capped
+	queue    []Job         // held jobs in the order they fell due; nil where one left early
+	head     int           // queue[head:] is the queue
+	gone     int           // nils in queue[head:]
+	// waits is the gauge the held jobs count in: Held while the head
+	// waits for a slot, RateHeld while it waits for a token.
+	waits *atomic.Int64
+	at    int64 // when the head's token comes, while in rates.timed
+	ti    int   // index in rates.timed, or -1
 }
 
 type holdPos struct {
-	lane     *lane
-	inLane   int // index in lane.queue
-	inGroup  int // index in its context group's held list
-	laneName string
+	lane    *lane
+	inLane  int // index in lane.queue
+	inGroup int // index in its context group's held list
 }
 
-func (m *lanes) on() bool { return m.deflt > 0 || len(m.limits) > 0 }
+func (l *lane) queued() int { return len(l.queue) - l.head - l.gone }
 
-// laneOf returns the lane of a job's group, nil when it has no cap.
-func (m *lanes) laneOf(name string) *lane {
-	if name == "" {
-		return nil
+// limitOf returns the cap of the group called name, 0 for none.
+func (m *lanes) limitOf(name string) int {
+	if limit, ok := m.limits[name]; ok {
+		return limit
 	}
-	if l := m.active[name]; l != nil {
-		return l
-	}
-	limit, ok := m.limits[name]
-	if !ok {
-		limit = m.deflt
-	}
-	if limit == 0 {
-		return nil
-	}
-	l := &lane{limit: limit}
-	m.active[name] = l
-	return l
+	return m.deflt
 }
 
 // admit decides whether a due job may go to the workers now, and holds it
-// if not. A job that is only going to end needs no slot: it never calls
-// its op.
-func (o *owner) admit(j Job) bool {
-	if !o.lanes.on() {
+// if not. A job that is only going to end needs no slot and no token: it
+// never calls its op.
+func (o *owner) admit(j Job, now int64) bool {
+	if !o.lanes.on {
 		return true
 	}
 	name := j.Group()
-	l := o.lanes.laneOf(name)
-	if l == nil || o.stopped(j) {
+	if name == "" || o.stopped(j) {
 		return true
 	}
-	b := j.base()
-	if l.inflight >= l.limit {
-		b.state = stateHeld
-		o.lanes.held[j] = holdPos{lane: l, inLane: len(l.queue), inGroup: len(b.g.held), laneName: name}
-		o.lanes.peakHeld = max(o.lanes.peakHeld, len(o.lanes.held))
-		l.queue = append(l.queue, j)
-		b.g.held = append(b.g.held, j)
-		o.gauges.Held.Add(1)
+	l := o.lanes.active[name]
+	if l == nil {
+		limit, bk := o.lanes.limitOf(name), o.lanes.rates.bucketOf(name, now, o.lanes.active)
+		switch {
+		case limit == 0 && bk == nil:
+			return true
+		case limit == 0 && allow(bk, now):
+			j.base().gate = gateToken
+			return true
+		}
+		l = &lane{name: name, limit: limit, bucket: bk, ti: -1}
+		o.lanes.active[name] = l
+	}
+	if l.queued() == 0 && o.pass(l, j, now) {
+		return true
+	}
+	o.hold(l, j)
+	return false
+}
+
+// pass lets j through its lane if a slot (when capped) and a token (when
+// rated) are both to be had, and takes them; else it takes neither, and
+// the lane waits for what was missing: a slot comes back with a job, a
+// token at the time the lane is armed for. The slot is asked first, so
+// that a group whose slots are all taken spends no tokens.
+func (o *owner) pass(l *lane, j Job, now int64) bool {
+	if l.limit > 0 && l.inflight >= l.limit {
+		o.wait(l, &o.gauges.Held, now)
 		return false
 	}
-	l.inflight++
-	b.slot = true
+	if l.bucket != nil && !allow(l.bucket, now) {
+		o.wait(l, &o.gauges.RateHeld, now)
+		return false
+	}
+	if l.ti >= 0 {
+		// A token came a hair before the time the lane was armed for.
+		o.lanes.rates.timed.remove(l)
+	}
+	var gate uint8
+	if l.limit > 0 {
+		l.inflight++
+		gate = gateSlot
+	}
+	if l.bucket != nil {
+		gate |= gateToken
+	}
+	j.base().gate = gate
 	return true
+}
+
+// wait records that the lane's head waits for a slot (g is Held) or a
+// token (g is RateHeld): it moves the count of the held jobs to g, and
+// arms the lane for its token's time while it waits for one.
+func (o *owner) wait(l *lane, g *atomic.Int64, now int64) {
+	if l.waits != g {
+		if n := int64(l.queued()); n > 0 {
+			l.waits.Add(-n)
+			g.Add(n)
+		}
+		l.waits = g
+	}
+	switch t := &o.lanes.rates.timed; {
+	case g == &o.gauges.Held && l.ti >= 0:
+		t.remove(l)
+	case g == &o.gauges.RateHeld && l.ti < 0:
+		l.at = tokenAt(l.bucket, now)
+		t.push(l)
+	}
+}
+
+// hold puts a due job at the end of its lane's queue; pass has set what
+// the lane waits for.
+func (o *owner) hold(l *lane, j Job) {
+	b := j.base()
+	b.state = stateHeld
+	o.lanes.held[j] = holdPos{lane: l, inLane: len(l.queue), inGroup: len(b.g.held)}
+	o.lanes.peakHeld = max(o.lanes.peakHeld, len(o.lanes.held))
+	l.queue = append(l.queue, j)
+	b.g.held = append(b.g.held, j)
+	l.waits.Add(1)
 }
 
 // unhold takes a held job out of its lane's queue and its context group's
 // list, and returns its lane for the caller to tidy; the caller then
 // sends the job on.
-func (o *owner) unhold(j Job) (*lane, string) {
+func (o *owner) unhold(j Job) *lane {
 	pos := o.lanes.held[j]
 	delete(o.lanes.held, j)
 	if len(o.lanes.held) == 0 && o.lanes.peakHeld > 1024 {
@@ -95,7 +167,8 @@ func (o *owner) unhold(j Job) (*lane, string) {
 	}
 	b := j.base()
 	b.state = stateReady
-	o.gauges.Held.Add(-1)
+	l := pos.lane
+	l.waits.Add(-1)
 
 	g := b.g
 	last := len(g.held) - 1
@@ -111,16 +184,15 @@ func (o *owner) unhold(j Job) (*lane, string) {
 		g.held = spent(g.held)
 	}
 
-	l := pos.lane
 	l.queue[pos.inLane] = nil
 	l.gone++
-	return l, pos.laneName
+	return l
 }
 
 // tidy drops the nils at the head of a lane's queue, compacts the queue
 // once nils are half of it, and forgets a lane with nothing in flight or
-// held.
-func (o *owner) tidy(l *lane, name string) {
+// held, and its token's time.
+func (o *owner) tidy(l *lane) {
 	for l.head < len(l.queue) && l.queue[l.head] == nil {
 		l.head++
 		l.gone--
@@ -128,8 +200,11 @@ func (o *owner) tidy(l *lane, name string) {
 	switch n := len(l.queue) - l.head; {
 	case n == 0:
 		l.queue, l.head, l.gone = spent(l.queue), 0, 0
-		if l.inflight == 0 && o.lanes.active[name] == l {
-			delete(o.lanes.active, name)
+		if l.ti >= 0 {
+			o.lanes.rates.timed.remove(l)
+		}
+		if l.inflight == 0 && o.lanes.active[l.name] == l {
+			delete(o.lanes.active, l.name)
 		}
 	case l.head+l.gone > n-l.gone+16: // more dead slots than live ones
 		keep := l.queue[:0]
@@ -147,30 +222,43 @@ func (o *owner) tidy(l *lane, name string) {
 	}
 }
 
-// freeSlot frees the slot of a job back from a worker and admits the next
-// held jobs of its group, in the order they fell due.
-func (o *owner) freeSlot(j Job) {
+// freeSlot clears what a job back from a worker was let through with, and
+// frees its slot, which the next held job of its group may take.
+func (o *owner) freeSlot(j Job, now int64) {
 	b := j.base()
-	if !b.slot {
+	if b.gate == 0 {
 		return
 	}
-	b.slot = false
-	name := j.Group()
-	l := o.lanes.active[name]
+	slot := b.gate&gateSlot != 0
+	b.gate = 0
+	if !slot {
+		return
+	}
+	l := o.lanes.active[j.Group()]
 	l.inflight--
-	for l.inflight < l.limit && l.head < len(l.queue) {
-		next := l.queue[l.head]
-		if next == nil {
+	o.letThrough(l, now)
+}
+
+// letThrough sends a lane's held jobs on, in the order they fell due, while
+// its head may pass. A head that was stopped, or whose Deadline has passed
+// in a rated group, goes to a worker to end, with no slot and no token.
+func (o *owner) letThrough(l *lane, now int64) {
+	for l.head < len(l.queue) {
+		j := l.queue[l.head]
+		switch {
+		case j == nil:
 			l.head++
 			l.gone--
 			continue
+		case o.stopped(j):
+		case l.bucket != nil && j.Deadline() < now:
+			j.base().gate = gateExpired
+		case !o.pass(l, j, now):
+			o.tidy(l)
+			return
 		}
-		o.unhold(next)
-		if !o.stopped(next) {
-			l.inflight++
-			next.base().slot = true
-		}
-		o.toWorkers(next)
+		o.unhold(j)
+		o.toWorkers(j)
 	}
-	o.tidy(l, name)
+	o.tidy(l)
 }

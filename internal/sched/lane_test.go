@@ -15,7 +15,7 @@ func TestLanesProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for round := range 200 {
 		limit := 1 + r.IntN(3)
-		o := &owner{gauges: &Gauges{}, lanes: lanes{limits: map[string]int{"a": limit, "b": limit + 1},
+		o := &owner{gauges: &Gauges{}, lanes: lanes{on: true, limits: map[string]int{"a": limit, "b": limit + 1},
 			active: map[string]*lane{}, held: map[Job]holdPos{}}}
 		groups := []*ctxGroup{{idx: -1}, {idx: -1}}
 		var (
@@ -27,7 +27,7 @@ func TestLanesProperty(t *testing.T) {
 			case op < 5: // a job falls due
 				j := &testJob{group: []string{"a", "b", ""}[r.IntN(3)]}
 				j.g = groups[r.IntN(2)]
-				o.makeReady(j)
+				o.makeReady(j, 0)
 				if j.state == stateHeld {
 					order[j.group] = append(order[j.group], j)
 				}
@@ -35,7 +35,7 @@ func TestLanesProperty(t *testing.T) {
 				i := r.IntN(len(flight))
 				j := flight[i]
 				flight = slices.Delete(flight, i, i+1)
-				o.freeSlot(j)
+				o.freeSlot(j, 0)
 			case op < 10 && len(o.lanes.held) > 0: // a held job is stopped
 				for j := range o.lanes.held {
 					j.(*testJob).canceled = true
@@ -88,7 +88,8 @@ func checkLanes(t *testing.T, o *owner, groups []*ctxGroup) {
 			}
 		}
 	}
-	if held != len(o.lanes.held) || inGroups != held || int(o.gauges.Held.Load()) != held {
-		t.Fatalf("%d held in lanes, %d in groups, %d recorded, gauge %d", held, inGroups, len(o.lanes.held), o.gauges.Held.Load())
+	gauges := int(o.gauges.Held.Load() + o.gauges.RateHeld.Load())
+	if held != len(o.lanes.held) || inGroups != held || gauges != held {
+		t.Fatalf("%d held in lanes, %d in groups, %d recorded, gauges %d", held, inGroups, len(o.lanes.held), gauges)
 	}
 }

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -30,7 +31,8 @@ type owner struct {
 }
 
 // run is the owner's loop: it keeps one timer armed for the earliest due
-// time and wakes for that timer or a kick (the inbox, or jobs handed back).
+// time or token time (rate.go) and wakes for that timer or a kick (the
+// inbox, or jobs handed back).
 func (o *owner) run() {
 	var (
 		timer Timer
@@ -51,8 +53,7 @@ func (o *owner) run() {
 			break
 		}
 		var tick <-chan time.Time
-		if len(o.top) > 0 {
-			next := o.top[0].tl.first()
+		if next, ok := o.nextTime(); ok {
 			if next <= now {
 				continue
 			}
@@ -79,6 +80,18 @@ func (o *owner) run() {
 	o.pool.close()
 }
 
+// nextTime returns the earliest due time or token time, if there is one.
+func (o *owner) nextTime() (int64, bool) {
+	next, ok := int64(math.MaxInt64), false
+	if len(o.top) > 0 {
+		next, ok = o.top[0].tl.first(), true
+	}
+	if t := o.lanes.rates.timed; len(t) > 0 {
+		next, ok = min(next, t[0].at), true
+	}
+	return next, ok
+}
+
 // drain takes in everything the inbox and the workers have for the owner.
 // One clock reading serves the whole batch: a job due a moment late is
 // found by the next popDue.
@@ -86,6 +99,9 @@ func (o *owner) drain() {
 	o.in.take(&o.mail)
 	o.pool.takeBack(&o.back)
 	now := o.cfg.Clock.Now()
+	for _, r := range o.mail.rates {
+		o.setRate(r.name, r.rate, now)
+	}
 	for _, s := range o.mail.subs {
 		o.take(s, now)
 	}
@@ -95,16 +111,16 @@ func (o *owner) drain() {
 		}
 	}
 	for _, j := range o.mail.wakes {
-		o.wake(j)
+		o.wake(j, now)
 	}
 	for _, g := range o.mail.ended {
-		o.endGroup(g)
+		o.endGroup(g, now)
 	}
 	o.closing = o.closing || o.mail.closed
 	if o.mail.cancel && !o.canceling {
 		o.canceling = true
 		for g := range o.all {
-			o.closeGroup(g)
+			o.closeGroup(g, now)
 		}
 	}
 	o.flushDue()
@@ -128,7 +144,7 @@ func (o *owner) take(s submission, now int64) {
 
 // settle takes back a job from a worker: it waits again, or it has ended.
 func (o *owner) settle(j Job, now int64) {
-	o.freeSlot(j)
+	o.freeSlot(j, now)
 	b := j.base()
 	if !b.Ended {
 		if j.TakeTrigger() {
@@ -151,7 +167,7 @@ func (o *owner) settle(j Job, now int64) {
 func (o *owner) next(j Job, now int64) {
 	b := j.base()
 	if b.at <= now || b.g.ended || o.stopped(j) {
-		o.makeReady(j)
+		o.makeReady(j, now)
 		return
 	}
 	b.state = stateWaiting
@@ -167,13 +183,13 @@ func (o *owner) next(j Job, now int64) {
 // wake looks at a job again for Wake: a stopped job that waits or is held
 // goes to a worker, which ends it; a triggered job that waits is due now.
 // A job with a worker is seen to when it comes back (settle).
-func (o *owner) wake(j Job) {
+func (o *owner) wake(j Job, now int64) {
 	b := j.base()
 	switch b.state {
 	case stateWaiting:
 		if o.stopped(j) || j.TakeTrigger() {
 			b.g.stale++
-			o.makeReady(j)
+			o.makeReady(j, now)
 			b.g.compact()
 			o.top.fix(b.g)
 		}
@@ -188,8 +204,10 @@ func (o *owner) wake(j Job) {
 // stopped reports whether a job is to end without another attempt.
 func (o *owner) stopped(j Job) bool { return j.base().g.ended || j.Canceled() }
 
-// popDue moves every job due by now towards the workers, in due order.
+// popDue moves every job due by now towards the workers, in due order,
+// after the held jobs whose token has come.
 func (o *owner) popDue(now int64) {
+	o.releaseTimed(now)
 	for len(o.top) > 0 {
 		g := o.top[0]
 		if g.tl.first() > now {
@@ -197,7 +215,7 @@ func (o *owner) popDue(now int64) {
 		}
 		e := g.tl.pop()
 		if standsFor(e) {
-			o.makeReady(e.j)
+			o.makeReady(e.j, now)
 		} else {
 			g.stale--
 		}
@@ -210,12 +228,12 @@ func (o *owner) popDue(now int64) {
 }
 
 // makeReady sends a due job towards the workers, unless its concurrency
-// group's limit holds it back.
-func (o *owner) makeReady(j Job) {
+// group's limit or rate holds it back.
+func (o *owner) makeReady(j Job, now int64) {
 	if j.base().state == stateWaiting {
 		o.gauges.Waiting.Add(-1)
 	}
-	if o.admit(j) {
+	if o.admit(j, now) {
 		o.toWorkers(j)
 	}
 }

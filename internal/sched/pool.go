@@ -104,7 +104,7 @@ func (p *pool) next(w *worker, done Job) Job {
 	if done != nil {
 		w.done = append(w.done, done)
 	}
-	if w.head < len(w.batch) && (done == nil || !done.base().slot) {
+	if w.head < len(w.batch) && (done == nil || !done.base().HoldsSlot()) {
 		j := w.pop(p)
 		w.mu.Unlock()
 		return j
