@@ -1,6 +1,6 @@
 module github.com/backoff-go/backoff/bench
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/avast/retry-go/v4 v4.7.0
@@ -19,7 +19,7 @@ require (
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )
 
 replace github.com/backoff-go/backoff => ../
