@@ -25,7 +25,7 @@
 //	defer resp.Body.Close()
 //
 // [RegisterScheduler] reports a scheduler's [backoff.Stats] (pending,
-// waiting, ready, held, running and overdue jobs; counts since start) from
+// waiting, ready, held (by a limit or a rate), running and overdue jobs; counts since start) from
 // a callback at each collection, at no cost to the scheduler between
 // collections:
 //
@@ -80,6 +80,7 @@
 //	backoff.scheduler.waiting            UpDownCounter  {job}      Waiting
 //	backoff.scheduler.ready              UpDownCounter  {job}      Ready
 //	backoff.scheduler.held               UpDownCounter  {job}      Held
+//	backoff.scheduler.rate_held          UpDownCounter  {job}      RateHeld
 //	backoff.scheduler.running            UpDownCounter  {attempt}  Running
 //	backoff.scheduler.overdue            UpDownCounter  {attempt}  Overdue
 //	backoff.scheduler.undelivered_events UpDownCounter  {event}    Undelivered

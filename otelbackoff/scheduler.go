@@ -24,7 +24,7 @@ import (
 // unregister is called; unregister stops the callbacks and may be called
 // more than once.
 //
-// The current state (Pending, Waiting, Ready, Held, Running, Overdue,
+// The current state (Pending, Waiting, Ready, Held, RateHeld, Running, Overdue,
 // Undelivered) is reported with UpDownCounters, since these are additive
 // across schedulers; the counts since start with Counters. Registering
 // does not block; it fails if the provider refuses an instrument or the
@@ -58,6 +58,7 @@ func RegisterScheduler(mp metric.MeterProvider, s *backoff.Scheduler, name strin
 		waiting     = current("backoff.scheduler.waiting", "{job}", "Jobs waiting for their next attempt's time.")
 		ready       = current("backoff.scheduler.ready", "{job}", "Jobs due and waiting for a free worker.")
 		held        = current("backoff.scheduler.held", "{job}", "Due jobs held back by their concurrency group's limit.")
+		rateHeld    = current("backoff.scheduler.rate_held", "{job}", "Due jobs held back by their concurrency group's rate.")
 		running     = current("backoff.scheduler.running", "{attempt}", "Attempts running now.")
 		overdue     = current("backoff.scheduler.overdue", "{attempt}", "Attempts running past their AttemptTimeout by more than a grace.")
 		undelivered = current("backoff.scheduler.undelivered_events", "{event}", "Terminal events waiting for a results channel's reader.")
@@ -93,6 +94,7 @@ func RegisterScheduler(mp metric.MeterProvider, s *backoff.Scheduler, name strin
 		o.ObserveInt64(waiting, int64(st.Waiting), at...)
 		o.ObserveInt64(ready, int64(st.Ready), at...)
 		o.ObserveInt64(held, int64(st.Held), at...)
+		o.ObserveInt64(rateHeld, int64(st.RateHeld), at...)
 		o.ObserveInt64(running, int64(st.Running), at...)
 		o.ObserveInt64(overdue, int64(st.Overdue), at...)
 		o.ObserveInt64(undelivered, int64(st.Undelivered), at...)

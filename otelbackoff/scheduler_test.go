@@ -27,6 +27,7 @@ func (ms metrics) wantStats(t *testing.T, sched string, st backoff.Stats) {
 		{"backoff.scheduler.waiting", "{job}", st.Waiting},
 		{"backoff.scheduler.ready", "{job}", st.Ready},
 		{"backoff.scheduler.held", "{job}", st.Held},
+		{"backoff.scheduler.rate_held", "{job}", st.RateHeld},
 		{"backoff.scheduler.running", "{attempt}", st.Running},
 		{"backoff.scheduler.overdue", "{attempt}", st.Overdue},
 		{"backoff.scheduler.undelivered_events", "{event}", st.Undelivered},
@@ -79,7 +80,8 @@ func (ms metrics) wantStats(t *testing.T, sched string, st backoff.Stats) {
 func TestRegisterScheduler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mp, r := newProvider(t)
-		s, err := backoff.NewScheduler(backoff.Workers(1), backoff.GroupLimit(1), backoff.MaxPending(4))
+		s, err := backoff.NewScheduler(backoff.Workers(1), backoff.GroupLimitFor("g", 1), backoff.MaxPending(6),
+			backoff.GroupRateFor("r", 0.1, 1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,22 +108,25 @@ func TestRegisterScheduler(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		// Held by the group's limit; ready for a worker; waiting an hour.
-		for _, opts := range [][]backoff.Option{{backoff.Group("g")}, nil, {backoff.InitialDelay(time.Hour)}} {
+		// Held by the group's limit; ready for a worker; waiting an hour;
+		// two of a group with a token every 10s: one or both held by the rate.
+		for _, opts := range [][]backoff.Option{{backoff.Group("g")}, nil, {backoff.InitialDelay(time.Hour)},
+			{backoff.Group("r")}, {backoff.Group("r")}} {
 			if _, err := backoff.Submit(ctx, s, okOp, opts...); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// Four jobs pending: MaxPending refuses a fifth.
+		// Six jobs pending: MaxPending refuses a seventh.
 		if _, err := backoff.Submit(ctx, s, okOp, backoff.NonBlocking()); !errors.Is(err, backoff.ErrPendingFull) {
-			t.Fatalf("fifth Submit: %v, want ErrPendingFull", err)
+			t.Fatalf("seventh Submit: %v, want ErrPendingFull", err)
 		}
 		time.Sleep(3 * time.Second) // past the timeout and its grace
 		synctest.Wait()
 
 		st := s.Stats()
-		if st.Submitted != 5 || st.Succeeded != 1 || st.Attempts != 1 || st.Pending != 4 || st.Waiting != 1 ||
-			st.Ready != 1 || st.Running != 1 || st.Undelivered != 1 || st.Held != 1 || st.Rejected != 1 ||
+		if st.Submitted != 7 || st.Succeeded != 1 || st.Attempts != 1 || st.Pending != 6 || st.Waiting != 1 ||
+			st.Ready < 1 || st.Running != 1 || st.Undelivered != 1 || st.Held != 1 || st.RateHeld < 1 ||
+			st.Ready+st.RateHeld != 3 || st.Rejected != 1 ||
 			st.Overdue != 1 || st.OverdueTotal != 1 || st.GaveUp != 0 {
 			t.Fatalf("the scenario did not make every figure non-zero: Stats = %+v", st)
 		}
@@ -133,7 +138,7 @@ func TestRegisterScheduler(t *testing.T) {
 			t.Fatal(err)
 		}
 		st = s.Stats()
-		if st.Pending != 0 || st.Discarded != 1 || st.GaveUpBy[backoff.ReasonClosed] != 1 || st.Succeeded != 4 {
+		if st.Pending != 0 || st.Discarded != 1 || st.GaveUpBy[backoff.ReasonClosed] != 2 || st.Succeeded != 5 {
 			t.Fatalf("after Close: Stats = %+v", st)
 		}
 		collect(t, r).wantStats(t, "main", st)
