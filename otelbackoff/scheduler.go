@@ -66,7 +66,7 @@ func RegisterScheduler(mp metric.MeterProvider, s *backoff.Scheduler, name strin
 		submitted = total("backoff.scheduler.submitted", "{job}", "Jobs accepted by Submit and SubmitTo.")
 		succeeded = total("backoff.scheduler.succeeded", "{job}", "Jobs that succeeded.")
 		gaveUp    = total("backoff.scheduler.gave_up", "{job}", "Jobs that gave up, by reason.")
-		rejected  = total("backoff.scheduler.rejected", "{job}", "NonBlocking submissions refused because the intake or MaxPending was full.")
+		rejected  = total("backoff.scheduler.rejected", "{job}", "NonBlocking submissions refused because the scheduler held MaxPending jobs.")
 		attempts  = total("backoff.scheduler.attempts", "{attempt}", "Attempts run.")
 		wentOver  = total("backoff.scheduler.went_overdue", "{attempt}", "Attempts that became overdue.")
 		dropped   = total("backoff.scheduler.dropped_events", "{event}", "Backoff events that a Handle's full events channel did not take.")

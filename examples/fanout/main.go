@@ -163,7 +163,8 @@ func run(n, workers int, timeout time.Duration, svc *service) int {
 		}
 	})
 
-	// The producer: submit every job. Submit blocks while the intake is full.
+	// The producer: submit every job. Submit waits when it outruns the owner
+	// goroutine by a few thousand jobs (and, with MaxPending, at the cap).
 	ctx := context.Background()
 	for i := range n {
 		poisoned := rand.Float64() < svc.poisonP
