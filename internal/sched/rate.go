@@ -34,6 +34,9 @@ type rates struct {
 	buckets map[string]*rate.Limiter
 	sweepAt int
 	timed   laneHeap // lanes whose head waits for a token, by its time
+	// seatless has the lanes whose head waits for a free worker, in the
+	// order they began to, and lanes that stopped waiting since.
+	seatless []*lane
 }
 
 // instant is a time on the core's clock (ns since its epoch) as package
