@@ -52,7 +52,11 @@ import (
 // arithmetic, with no allocation (about 0.1 µs of the owner's time, 15 ns
 // without a rate: BenchmarkAdmit), and a lock of the worker pool when the
 // free workers it counted last are spoken for; holding a job and letting
-// it through cost O(1).
+// it through cost O(1). Since a rated job never queues for a worker, a
+// burst of a rated group's due jobs goes to the workers one hand-off at a
+// time, each a worker's wake-up and a round trip to the owner: about 4 µs
+// a job against 0.8 µs without a rate (BenchmarkGroupRate, 2 cores), far
+// above any quota's rate.
 func GroupRate(perSecond float64, burst int) SchedulerOption {
 	return schedOptionFunc(func(c *schedConfig) {
 		if c.checkRate("GroupRate", perSecond, burst) {
