@@ -38,7 +38,8 @@ type Stats struct {
 	// Held is the number of due jobs held back by their concurrency
 	// group's limit (GroupLimit): their group's head waits for a slot.
 	// RateHeld is the number held back by their group's rate (GroupRate):
-	// their group's head waits for a token.
+	// their group's head waits for a token, or for a free worker to start
+	// it as it takes one.
 	Held     int
 	RateHeld int
 	// Rejected counts NonBlocking submissions refused because the

@@ -11,7 +11,8 @@ import (
 // group's burst cannot take every worker, and may hold the group to a rate
 // (rate.go). The owner enforces both when a job falls due: a job that
 // finds no free slot, or no token, is held, in the order it fell due,
-// until an attempt of its group comes back or a token comes. A job takes
+// until an attempt of its group comes back or a token comes; a rated job
+// is also held until a worker is free to start it (seat.go). A job takes
 // a slot and a token together, or neither. A held job that is stopped
 // leaves its queue at once.
 
@@ -40,11 +41,21 @@ type lane struct {
 	head     int           // queue[head:] is the queue
 	gone     int           // nils in queue[head:]
 	// waits is the gauge the held jobs count in: Held while the head
-	// waits for a slot, RateHeld while it waits for a token.
+	// waits for a slot, RateHeld while it waits for a token or a worker.
 	waits *atomic.Int64
 	at    int64 // when the head's token comes, while in rates.timed
 	ti    int   // index in rates.timed, or -1
+	// seatless: the head waits for a free worker; listed: the lane is in
+	// rates.seatless, which it leaves lazily.
+	seatless, listed bool
 }
+
+// Why a lane's head is held.
+const (
+	forSlot = iota
+	forToken
+	forWorker
+)
 
 type holdPos struct {
 	lane    *lane
@@ -79,7 +90,7 @@ func (o *owner) admit(j Job, now int64) bool {
 		switch {
 		case limit == 0 && bk == nil:
 			return true
-		case limit == 0 && allow(bk, now):
+		case limit == 0 && o.hasWorker() && allow(bk, now):
 			j.base().gate = gateToken
 			return true
 		}
@@ -97,20 +108,29 @@ func (o *owner) admit(j Job, now int64) bool {
 // rated) are both to be had, and takes them; else it takes neither, and
 // the lane waits for what was missing: a slot comes back with a job, a
 // token at the time the lane is armed for. The slot is asked first, so
-// that a group whose slots are all taken spends no tokens.
+// that a group whose slots are all taken spends no tokens; a rated job
+// then asks for a free worker, so that it takes its token no earlier than
+// its attempt can start (seat.go).
 func (o *owner) pass(l *lane, j Job, now int64) bool {
 	if l.limit > 0 && l.inflight >= l.limit {
-		o.wait(l, &o.gauges.Held, now)
+		o.wait(l, forSlot, now)
 		return false
 	}
-	if l.bucket != nil && !allow(l.bucket, now) {
-		o.wait(l, &o.gauges.RateHeld, now)
-		return false
+	if l.bucket != nil {
+		if !o.hasWorker() {
+			o.wait(l, forWorker, now)
+			return false
+		}
+		if !allow(l.bucket, now) {
+			o.wait(l, forToken, now)
+			return false
+		}
 	}
 	if l.ti >= 0 {
 		// A token came a hair before the time the lane was armed for.
 		o.lanes.rates.timed.remove(l)
 	}
+	l.seatless = false
 	var gate uint8
 	if l.limit > 0 {
 		l.inflight++
@@ -123,10 +143,15 @@ func (o *owner) pass(l *lane, j Job, now int64) bool {
 	return true
 }
 
-// wait records that the lane's head waits for a slot (g is Held) or a
-// token (g is RateHeld): it moves the count of the held jobs to g, and
-// arms the lane for its token's time while it waits for one.
-func (o *owner) wait(l *lane, g *atomic.Int64, now int64) {
+// wait records what the lane's head waits for: it moves the count of the
+// held jobs to its gauge (Held for a slot, RateHeld for a token or a
+// worker), arms the lane for its token's time while it waits for one, and
+// lists it for seat while it waits for a worker.
+func (o *owner) wait(l *lane, why int, now int64) {
+	g := &o.gauges.RateHeld
+	if why == forSlot {
+		g = &o.gauges.Held
+	}
 	if l.waits != g {
 		if n := int64(l.queued()); n > 0 {
 			l.waits.Add(-n)
@@ -134,10 +159,15 @@ func (o *owner) wait(l *lane, g *atomic.Int64, now int64) {
 		}
 		l.waits = g
 	}
+	l.seatless = why == forWorker
+	if l.seatless && !l.listed {
+		l.listed = true
+		o.lanes.rates.seatless = append(o.lanes.rates.seatless, l)
+	}
 	switch t := &o.lanes.rates.timed; {
-	case g == &o.gauges.Held && l.ti >= 0:
+	case why != forToken && l.ti >= 0:
 		t.remove(l)
-	case g == &o.gauges.RateHeld && l.ti < 0:
+	case why == forToken && l.ti < 0:
 		l.at = tokenAt(l.bucket, now)
 		t.push(l)
 	}
@@ -200,6 +230,7 @@ func (o *owner) tidy(l *lane) {
 	switch n := len(l.queue) - l.head; {
 	case n == 0:
 		l.queue, l.head, l.gone = spent(l.queue), 0, 0
+		l.seatless = false
 		if l.ti >= 0 {
 			o.lanes.rates.timed.remove(l)
 		}

@@ -22,6 +22,10 @@ type owner struct {
 	lanes      lanes
 	due        []Job // made ready, not yet pushed to the pool
 	live       int   // jobs taken in and not yet ended
+	// spare is the pool's free workers at its last count (pool.free) less
+	// the jobs pushed since: a lower bound, as only the owner gives
+	// workers jobs, and workers only come free meanwhile (seat.go).
+	spare int
 
 	closing   bool // no new jobs will come: exit once all have ended
 	canceling bool // the rest are being cancelled
@@ -102,6 +106,9 @@ func (o *owner) drain() {
 	for _, r := range o.mail.rates {
 		o.setRate(r.name, r.rate, now)
 	}
+	// Workers that came free go first to the rated jobs that waited for
+	// one, not to the jobs that fall due in this batch.
+	o.seat(now)
 	for _, s := range o.mail.subs {
 		o.take(s, now)
 	}
@@ -249,5 +256,6 @@ func (o *owner) flushDue() {
 		return
 	}
 	o.pool.push(o.due)
+	o.spare -= len(o.due)
 	o.due = spent(o.due)
 }

@@ -36,6 +36,10 @@ type pool struct {
 	started  int
 	closed   bool
 	back     jobList // jobs handed back, for the owner
+	// wanted is set when the owner found no free worker for a rated job
+	// (free): the next worker to park kicks it, even one whose jobs a
+	// thief handed back, so that no rated job is stranded.
+	wanted bool
 
 	batched atomic.Int64 // jobs in workers' batches, not started yet
 	running atomic.Int64
@@ -127,8 +131,24 @@ func (p *pool) next(w *worker, done Job) Job {
 		return j
 	}
 	p.idle = append(p.idle, w)
+	if p.wanted {
+		p.wanted = false
+		wakeUp(p.kick)
+	}
 	p.mu.Unlock()
 	return <-w.next
+}
+
+// free returns how many due jobs the pool would start at once: its idle
+// workers and those it may still start. (A job queued in ready implies
+// neither is left.) When that is fewer than need, the next worker to
+// park kicks the owner. Called by the owner; it takes the pool's lock.
+func (p *pool) free(need int) int {
+	p.mu.Lock()
+	n := len(p.idle) + p.max - p.started
+	p.wanted = n < need
+	p.mu.Unlock()
+	return n
 }
 
 // handBack moves a worker's done jobs to the owner's list; p.mu and w.mu

@@ -9,7 +9,8 @@ import (
 
 // Rates: a group may be held to a rate of attempts (a token bucket), so
 // that jobs polling one API stay within its quota. A due job of a rated
-// group takes a token, or is held in its lane (lane.go) until one comes.
+// group takes a token when a worker is free to start it (seat.go), or is
+// held in its lane (lane.go) until one comes.
 // A lane whose head waits for a token is armed for the token's time in
 // rates.timed, beside the timer structure: the owner's one timer serves
 // both, so a held job costs no worker and no polling, and a lane is
@@ -34,6 +35,9 @@ type rates struct {
 	buckets map[string]*rate.Limiter
 	sweepAt int
 	timed   laneHeap // lanes whose head waits for a token, by its time
+	// seatless has the lanes whose head waits for a free worker, in the
+	// order they began to, and lanes that stopped waiting since.
+	seatless []*lane
 }
 
 // instant is a time on the core's clock (ns since its epoch) as package

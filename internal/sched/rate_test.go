@@ -83,17 +83,21 @@ func TestRateArmsOncePerToken(t *testing.T) {
 }
 
 // A property test of lanes with rates, driven as the owner drives them:
-// jobs fall due, come back from a worker, are stopped while held, time
-// passes (releaseTimed) and rates change. Groups have a cap, a rate or
-// both. A lane never has more in flight than its cap, a group never gets
-// more tokens than its bucket allows, held jobs go in the order they fell
-// due, a lane is armed exactly when its head waits for a token, and the
-// gauges count every held job once.
+// jobs fall due, come back from a worker (then drain seats the lanes that
+// wait for one), are stopped while held, time passes (releaseTimed) and
+// rates change, with a pool of a few workers that the jobs in flight keep
+// busy (more of them queue). Groups have a cap, a rate or both. A lane
+// never has more in flight than its cap, a group never gets more tokens
+// than its bucket allows, a token is taken only with a worker free for
+// its job, a lane waits for a worker only while none is free, held jobs
+// go in the order they fell due, a lane is armed exactly when its head
+// waits for a token, and the gauges count every held job once.
 func TestRatesProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for round := range 200 {
 		cfg := map[string]Rate{"r": {PerSecond: 1 + float64(r.IntN(20)), Burst: 1 + r.IntN(3)}, "b": {PerSecond: 2, Burst: 2}}
-		o := &owner{gauges: &Gauges{}, lanes: lanes{on: true,
+		workers := 1 + r.IntN(6)
+		o := &owner{gauges: &Gauges{}, pool: &pool{max: workers}, lanes: lanes{on: true,
 			limits: map[string]int{"a": 2, "b": 1 + r.IntN(2)},
 			rates:  rates{own: maps.Clone(cfg), buckets: map[string]*rate.Limiter{}},
 			active: map[string]*lane{}, held: map[Job]holdPos{}}}
@@ -121,7 +125,9 @@ func TestRatesProperty(t *testing.T) {
 				i := r.IntN(len(flight))
 				j := flight[i]
 				flight = slices.Delete(flight, i, i+1)
+				o.pool.started = min(len(flight), workers)
 				o.freeSlot(j, now)
+				o.seat(now)
 			case op < 8 && len(o.lanes.held) > 0:
 				for j := range o.lanes.held {
 					j.(*testJob).canceled = true
@@ -140,33 +146,54 @@ func TestRatesProperty(t *testing.T) {
 				cfg[name] = rt
 				spent[name] = nil // the bound starts again from the change
 			}
-			for _, j := range o.due {
-				tj := j.(*testJob)
-				wasHeld := false
-				if q := order[tj.group]; len(q) > 0 && q[0] == j {
-					order[tj.group] = q[1:]
-					wasHeld = true
-				} else if slices.Contains(q, j) {
-					t.Fatalf("round %d step %d: a held job of %q jumped its queue", round, step, tj.group)
-				}
-				if _, rated := cfg[tj.group]; rated && wasHeld && !tj.canceled && tj.deadline != 0 && tj.deadline < now && !tj.Expired() {
-					t.Fatalf("round %d step %d: a held job past its deadline (%d) was let through at %d", round, step, tj.deadline, now)
-				}
-				switch {
-				case tj.Expired():
-					if tj.deadline >= now || tj.Gated() {
-						t.Fatalf("round %d step %d: expired at %d with deadline %d, gate %b", round, step, now, tj.deadline, tj.gate)
+			// A job that ends comes back at once; its worker is free, and
+			// drain seats the lanes that wait for one.
+			for len(o.due) > 0 {
+				busy := len(flight)
+				ended := false
+				for k, j := range o.due {
+					tj := j.(*testJob)
+					if tj.gate&gateToken != 0 && busy+k >= workers {
+						t.Fatalf("round %d step %d: a token taken with %d of %d workers busy and %d due ahead", round, step, busy, workers, k)
 					}
-					ends++
-				case tj.canceled:
-				default:
-					if tj.gate&gateToken != 0 {
-						spent[tj.group] = append(spent[tj.group], now)
+					wasHeld := false
+					if q := order[tj.group]; len(q) > 0 && q[0] == j {
+						order[tj.group] = q[1:]
+						wasHeld = true
+					} else if slices.Contains(q, j) {
+						t.Fatalf("round %d step %d: a held job of %q jumped its queue", round, step, tj.group)
 					}
-					flight = append(flight, tj)
+					if _, rated := cfg[tj.group]; rated && wasHeld && !tj.canceled && tj.deadline != 0 && tj.deadline < now && !tj.Expired() {
+						t.Fatalf("round %d step %d: a held job past its deadline (%d) was let through at %d", round, step, tj.deadline, now)
+					}
+					switch {
+					case tj.Expired():
+						if tj.deadline >= now || tj.Gated() {
+							t.Fatalf("round %d step %d: expired at %d with deadline %d, gate %b", round, step, now, tj.deadline, tj.gate)
+						}
+						ends++
+						ended = true
+					case tj.canceled:
+						ended = true
+					default:
+						if tj.gate&gateToken != 0 {
+							spent[tj.group] = append(spent[tj.group], now)
+						}
+						flight = append(flight, tj)
+					}
+				}
+				o.spare -= len(o.due) // as flushDue does
+				o.due = o.due[:0]
+				o.pool.started = min(len(flight), workers)
+				if ended {
+					o.seat(now)
 				}
 			}
-			o.due = o.due[:0]
+			for name, l := range o.lanes.active {
+				if l.seatless && len(flight) < workers {
+					t.Fatalf("round %d step %d: lane %q waits for a worker with %d of %d busy", round, step, name, len(flight), workers)
+				}
+			}
 			checkLanes(t, o, groups)
 			checkRates(t, o, cfg, spent, now)
 		}
@@ -187,7 +214,7 @@ func checkRates(t *testing.T, o *owner, cfg map[string]Rate, spent map[string][]
 	}
 	for name, l := range o.lanes.active {
 		armed := l.ti >= 0
-		waitsForToken := l.queued() > 0 && l.waits == &o.gauges.RateHeld
+		waitsForToken := l.queued() > 0 && l.waits == &o.gauges.RateHeld && !l.seatless
 		if armed != waitsForToken {
 			t.Fatalf("lane %q: armed %v (at %d), %d queued waiting in %s", name, armed, l.at, l.queued(), gaugeName(o, l.waits))
 		}
@@ -216,7 +243,7 @@ func gaugeName(o *owner, g *atomic.Int64) string {
 // Under a default rate for every group, the buckets of groups that have
 // refilled are forgotten: the map stays within twice the busy groups.
 func TestRateBucketsSwept(t *testing.T) {
-	o := &owner{gauges: &Gauges{}, lanes: lanes{on: true,
+	o := &owner{gauges: &Gauges{}, pool: &pool{max: 1 << 30}, lanes: lanes{on: true,
 		rates:  rates{deflt: Rate{PerSecond: 1, Burst: 1}, own: map[string]Rate{}, buckets: map[string]*rate.Limiter{}},
 		active: map[string]*lane{}, held: map[Job]holdPos{}}}
 	g := &ctxGroup{idx: -1}
@@ -254,7 +281,7 @@ func BenchmarkAdmit(b *testing.B) {
 		{"rated", map[string]Rate{"g": {PerSecond: 1e12, Burst: 1}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			o := &owner{gauges: &Gauges{}, lanes: lanes{on: len(c.rates) > 0,
+			o := &owner{gauges: &Gauges{}, pool: &pool{max: 1 << 30}, lanes: lanes{on: len(c.rates) > 0,
 				rates:  rates{own: c.rates, buckets: map[string]*rate.Limiter{}},
 				active: map[string]*lane{}, held: map[Job]holdPos{}}}
 			j := &testJob{group: "g"}
