@@ -19,10 +19,10 @@ import (
 // gives it a rate of its own. Jobs without a Group are not limited, and a
 // group's rate never delays another group.
 //
-// Each rated group has a token bucket (golang.org/x/time/rate). A job
-// takes a token as it falls due; one that finds none is held, in the
-// order it fell due, until its token comes, and is counted in
-// Stats.RateHeld. A held job uses no worker and nothing polls for it: the
+// Each rated group has a token bucket (golang.org/x/time/rate). A due
+// job takes a token as a worker is handed its attempt; one that finds
+// none is held, in the order it fell due, until its token comes, and is
+// counted in Stats.RateHeld. A held job uses no worker and nothing polls for it: the
 // owner goroutine's one timer is armed for the token's time. Every attempt
 // of a rated job takes its own token: Trigger makes a job due, not
 // exempt, and a retry with no wait goes back to the owner for its token.
