@@ -172,7 +172,7 @@ func (j *job[T]) run(rt *runEnv) {
 		if !j.attempt(rt, &st, now) || j.Gated() || j.stopped() != nil {
 			return
 		}
-		now = rt.now()
+		now = j.Due() // the last attempt's end, its wait being zero: no clock read
 	}
 }
 
