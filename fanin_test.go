@@ -91,6 +91,38 @@ func TestFanInBacklogOrder(t *testing.T) {
 	})
 }
 
+// A backlog longer than the flusher takes at once is sent in order, and
+// counts as undelivered until each event is in the channel, the ones the
+// flusher holds included.
+func TestFanInLongBacklogOrderAndCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 3*64 + 5 // more than three of the flusher's batches
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		for i := range n {
+			// Job i ends at i seconds.
+			if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) { return i, nil }, res,
+				backoff.InitialDelay(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Hour)
+		for i := range n {
+			if st := s.Stats(); st.Undelivered != n-1-i {
+				t.Fatalf("%d events read: %d undelivered, want %d", i, st.Undelivered, n-1-i)
+			}
+			if ev := <-res; ev.Value != i {
+				t.Fatalf("event %d has value %d", i, ev.Value)
+			}
+			synctest.Wait()
+		}
+		if len(res) != 0 {
+			t.Fatalf("extra event %+v", <-res)
+		}
+	})
+}
+
 // Two channels: a stalled one does not hold up the other.
 func TestFanInStalledChannelIsolated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

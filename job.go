@@ -172,7 +172,7 @@ func (j *job[T]) run(rt *runEnv) {
 		if !j.attempt(rt, &st, now) || j.Gated() || j.stopped() != nil {
 			return
 		}
-		now = rt.now()
+		now = j.Due() // the last attempt's end, its wait being zero: no clock read
 	}
 }
 
@@ -199,6 +199,19 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) bool {
 	if ctl != nil {
 		ctl.detach()
 	}
+	return j.attempted(ctx, rt, st, now, v, pe, err)
+}
+
+// attempted takes the outcome of the attempt begun at now and run under
+// ctx, and decides what follows; it reports what attempt does.
+//
+// It is apart from attempt, and not inlined, so that its large locals are
+// not in a frame under the op: after every op that waits, a worker reads
+// those frames back from memory (thousands of workers' stacks do not stay
+// in cache), and a smaller frame is fewer cache lines to miss.
+//
+//go:noinline
+func (j *job[T]) attempted(ctx context.Context, rt *runEnv, st *step[T], now int64, v T, pe *PanicError, err error) bool {
 	rt.stats.attempts.Add(1)
 	end := rt.now()
 	a := attempt[T]{tries: int(j.Tries), elapsed: dur(end - j.start), took: dur(end - now), prev: j.prev, v: v, err: err, pe: pe}
@@ -222,10 +235,16 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) bool {
 
 // call runs the op under ctx, bounded by the policy's AttemptTimeout.
 func (j *job[T]) call(ctx context.Context, rt *runEnv, st *step[T]) (T, *PanicError, error) {
-	t := j.pol.cfg.attemptTimeout
-	if t <= 0 {
+	if j.pol.cfg.attemptTimeout <= 0 {
 		return callOp(ctx, j.op)
 	}
+	return j.callTimed(ctx, rt, st)
+}
+
+// callTimed is call with an AttemptTimeout: apart, so that ops without
+// one do not run on its frame.
+func (j *job[T]) callTimed(ctx context.Context, rt *runEnv, st *step[T]) (T, *PanicError, error) {
+	t := j.pol.cfg.attemptTimeout
 	actx, cancel := rt.clock.ts.WithTimeout(ctx, t)
 	watch := rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, st.key, st.name)
 	defer func() { // deferred, so that a runtime.Goexit in the op runs it too

@@ -93,7 +93,12 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 }
 
 // flush sends the backlog until it is empty or the outbox discards it.
+// It takes the backlog's front a batch at a time and sends the batch with
+// the lock released: while a reader lags, every worker that ends a job
+// takes the lock to queue its event, and a flusher taking it twice per
+// event (or holding it while it sends) made them queue for it.
 func (b *backlog[T]) flush(o *outbox) {
+	var batch []Event[T]
 	for {
 		o.mu.Lock()
 		if b.q.Len() == 0 {
@@ -102,27 +107,36 @@ func (b *backlog[T]) flush(o *outbox) {
 			o.mu.Unlock()
 			return
 		}
-		ev := b.q.Front()
-		o.mu.Unlock()
-		select {
-		case b.ch <- ev:
-			o.mu.Lock()
-			b.q.Pop()
-			o.stats.undelivered.Add(-1)
-			o.mu.Unlock()
-		case <-o.discard:
-			o.mu.Lock()
-			n := int64(b.q.Len())
-			b.q.Clear()
-			delete(o.backlogs, b.ch)
-			o.n.Add(-1)
-			o.stats.undelivered.Add(-n)
-			o.stats.discarded.Add(uint64(n))
-			o.mu.Unlock()
-			return
+		if batch == nil {
+			batch = make([]Event[T], 0, flushBatch)
 		}
+		for b.q.Len() > 0 && len(batch) < flushBatch {
+			batch = append(batch, b.q.Pop())
+		}
+		o.mu.Unlock()
+		for i, ev := range batch {
+			select {
+			case b.ch <- ev:
+				o.stats.undelivered.Add(-1)
+			case <-o.discard:
+				o.mu.Lock()
+				n := int64(len(batch)-i) + int64(b.q.Len())
+				b.q.Clear()
+				delete(o.backlogs, b.ch)
+				o.n.Add(-1)
+				o.stats.undelivered.Add(-n)
+				o.stats.discarded.Add(uint64(n))
+				o.mu.Unlock()
+				return
+			}
+		}
+		clear(batch)
+		batch = batch[:0]
 	}
 }
+
+// flushBatch is the most events a flusher takes from its backlog at once.
+const flushBatch = 64
 
 // dropBacklogs discards what waits in backlogs, now and from now on.
 func (o *outbox) dropBacklogs() { o.discardOnce.Do(func() { close(o.discard) }) }
