@@ -31,7 +31,8 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	if err != nil {
 		return nil, err
 	}
-	j := newJob(s, &job[T]{}, p, op, &jo)
+	j := &job[T]{}
+	*j = newJob(s, p, op, &jo)
 	var h *Handle[T]
 	if jo.hasNames() {
 		hn := &struct {
@@ -81,7 +82,8 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 	var j *job[T]
 	switch {
 	case jo.hasNames():
-		j = newJob(s, &job[T]{}, p, op, &jo)
+		j = &job[T]{}
+		*j = newJob(s, p, op, &jo)
 		xn := &struct {
 			x jobExtra[T]
 			n jobNames
@@ -92,11 +94,12 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 		jx := &struct {
 			j job[T]
 			x jobExtra[T]
-		}{}
-		j = newJob(s, &jx.j, p, op, &jo)
+		}{j: newJob(s, p, op, &jo)}
+		j = &jx.j
 		j.x = extra(j, &jx.x, &jo)
 	default:
-		j = newJob(s, &job[T]{}, p, op, &jo)
+		j = &job[T]{}
+		*j = newJob(s, p, op, &jo)
 	}
 	j.out = results
 	var c *jobCtl
@@ -130,9 +133,11 @@ func prepare[T any](ctx context.Context, s *Scheduler, op func(context.Context) 
 	return p, jo, nil
 }
 
-// newJob fills j, a new job record of s, and returns it.
-func newJob[T any](s *Scheduler, j *job[T], p *Policy[T], op func(context.Context) (T, error), jo *jobOpts) *job[T] {
-	j.pol, j.op, j.id = p, op, s.ids.Add(1)
+// newJob returns a new job record of s, as a value, so that the caller's
+// allocation only writes to the fresh memory: a read of it would wait for
+// the cache line.
+func newJob[T any](s *Scheduler, p *Policy[T], op func(context.Context) (T, error), jo *jobOpts) job[T] {
+	j := job[T]{pol: p, op: op, id: s.ids.Add(1)}
 	// A first attempt without a delay is due when the owner takes the job
 	// in, which saves a clock reading per submission.
 	if !jo.startAt.IsZero() {
