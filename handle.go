@@ -98,7 +98,7 @@ func (h *Handle[T]) Cancel() {
 	if h == nil || h.j == nil {
 		return
 	}
-	h.j.cancel()
+	h.x.ctl.stop()
 	h.core.Wake(h.j)
 }
 

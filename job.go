@@ -3,7 +3,6 @@ package backoff
 import (
 	"context"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/backoff-go/backoff/internal/sched"
@@ -29,13 +28,10 @@ type job[T any] struct {
 
 // jobExtra is what only some jobs need: a Handle, a key, a group or a
 // name of their own. A Submit job's is part of its Handle; a keyed SubmitTo
-// job's is 80 bytes.
+// job's is 72 bytes, allocated with the job record (176 bytes for both with
+// struct{} values).
 type jobExtra[T any] struct {
-	ctl    jobCtl // the op's context, when the job can be stopped on its own
-	hasCtl bool   // a Handle or a key
-	hasKey bool
-	trig   atomic.Bool // a Trigger came and no attempt has started since
-	key    string
+	ctl    jobCtl     // the op's context and the key, when the job can be stopped on its own
 	names  *jobNames  // the job's own group and name; nil when it has none
 	handle *Handle[T] // a Submit job's
 }
@@ -53,9 +49,9 @@ const (
 	flagEnding             // end has begun
 )
 
-func (j *job[T]) Canceled() bool { return j.x != nil && j.x.hasCtl && j.x.ctl.wasCanceled() }
+func (j *job[T]) Canceled() bool { return j.x != nil && j.x.ctl.wasCanceled() }
 
-func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.trig.Swap(false) }
+func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.ctl.trig.Swap(false) }
 
 func (j *job[T]) Group() string {
 	if n := j.names(); n != nil && n.hasGroup {
@@ -76,7 +72,7 @@ func (j *job[T]) Deadline() int64 {
 
 func (j *job[T]) key() string {
 	if j.x != nil {
-		return j.x.key
+		return j.x.ctl.key
 	}
 	return ""
 }
@@ -95,14 +91,9 @@ func (j *job[T]) names() *jobNames {
 	return j.x.names
 }
 
-// cancel and trigger are Cancel's and Trigger's part on the job; the
-// caller then wakes the owner for it.
-func (j *job[T]) cancel()  { j.x.ctl.stop() }
-func (j *job[T]) trigger() { j.x.trig.Store(true) }
-
 // ctx is the context the job's op runs under.
 func (j *job[T]) ctx() context.Context {
-	if j.x != nil && j.x.hasCtl {
+	if j.x != nil && j.x.ctl.own() {
 		return &j.x.ctl
 	}
 	return j.Context()
@@ -111,7 +102,7 @@ func (j *job[T]) ctx() context.Context {
 // stopped returns the context whose end stops the job, or nil while it
 // runs on.
 func (j *job[T]) stopped() context.Context {
-	if j.x != nil && j.x.hasCtl && j.x.ctl.Err() != nil {
+	if j.x != nil && j.x.ctl.own() && j.x.ctl.Err() != nil {
 		return &j.x.ctl
 	}
 	if c := j.Context(); c.Err() != nil {
@@ -187,8 +178,8 @@ func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) bool {
 	ctx := j.ctx()
 	var ctl *jobCtl
 	if j.x != nil {
-		j.x.trig.Store(false) // this attempt answers any Trigger so far
-		if j.x.hasCtl {
+		j.x.ctl.trig.Store(false) // this attempt answers any Trigger so far
+		if j.x.ctl.own() {
 			ctl = &j.x.ctl
 			ctl.attach()
 		}
@@ -262,7 +253,7 @@ func (j *job[T]) exited(rt *runEnv) {
 	if j.Ended || j.Flags&flagEnding != 0 {
 		return
 	}
-	if j.x != nil && j.x.hasCtl {
+	if j.x != nil && j.x.ctl.own() {
 		j.x.ctl.detach()
 	}
 	j.end(rt, ReasonPanic, j.lastErr, goexitError(), dur(rt.now()-j.start))
@@ -274,8 +265,8 @@ func (j *job[T]) exited(rt *runEnv) {
 // publishes the event. The owner takes the job back after that.
 func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
 	j.Flags |= flagEnding
-	if j.x != nil && j.x.hasKey {
-		rt.keys.remove(j.x.key, j)
+	if j.x != nil && j.x.ctl.keyed() {
+		rt.keys.remove(&j.x.ctl)
 	}
 	rt.pending.release()
 	st := j.step(rt)
@@ -303,7 +294,7 @@ func (j *job[T]) publish(rt *runEnv, ev Event[T]) {
 	} else if h := j.handle(); h != nil {
 		h.complete(ev)
 	}
-	if j.x != nil && j.x.hasCtl {
+	if j.x != nil && j.x.ctl.own() {
 		j.x.ctl.release()
 	}
 	var zero T

@@ -12,7 +12,8 @@ import (
 
 // jobCtl is the context of a job that can be stopped on its own (it has a
 // Handle or a Key): the context it was submitted under, plus the job's own
-// Cancel. It is part of the job's extra record, 32 bytes, and costs
+// Cancel and Trigger, and its key, by which the scheduler's key table
+// finds it. It is part of the job's extra record, 56 bytes, and costs
 // nothing more until an op asks for Done or derives a context: only then
 // does it make its channel and watch its parent, for as long as an attempt
 // runs. context.WithCancel on it uses its AfterFunc method, so no
@@ -27,19 +28,31 @@ import (
 // Limitation: context.Cause on it reports its parent's cause, not the
 // job's Cancel.
 type jobCtl struct {
-	// job is the record of the job: its context group's context is the
-	// parent, set when the owner takes the job in, before any attempt.
-	job   *sched.Base
-	state atomic.Uint32 // ctlEnded, ctlCanceled, ctlByParent, ctlWaited, ctlWatching
+	// job is the job: its context group's context is the parent, set
+	// when the owner takes the job in, before any attempt; Cancel and
+	// Trigger wake it. job and key are set before the job is submitted
+	// and never change.
+	job   sched.Job
+	state atomic.Uint32 // ctlEnded, ctlCanceled, ctlByParent, ctlWaited, ctlWatching; ctlOwn, ctlKeyed
 
 	// mu guards w and the changes of state; a Handle's own fields too.
-	mu sync.Mutex
-	w  *ctlWaiters
+	mu   sync.Mutex
+	trig atomic.Bool // a Trigger came and no attempt has started since
+	w    *ctlWaiters
+	key  string
 }
 
 // parent is the context the job was submitted under, plus the
 // scheduler's close; nil before the owner took the job in.
 func (c *jobCtl) parent() context.Context { return c.job.Context() }
+
+// own reports whether the job can be stopped on its own: it has a Handle
+// or a Key. Only then is c the op's context.
+func (c *jobCtl) own() bool { return c.state.Load()&ctlOwn != 0 }
+
+// keyed reports whether the job has a Key: c is in the key table while
+// the job lives.
+func (c *jobCtl) keyed() bool { return c.state.Load()&ctlKeyed != 0 }
 
 // ctlWaiters is what a jobCtl keeps once someone waits on it.
 type ctlWaiters struct {
@@ -54,6 +67,11 @@ const (
 	ctlByParent // ended because its parent did: Err is the parent's
 	ctlWaited   // someone called Done or AfterFunc: attempts watch the parent
 	ctlWatching // a watch of parent is set
+
+	// Set before the job is submitted and never changed: every other
+	// change of state keeps them.
+	ctlOwn   // the job has a Handle or a Key
+	ctlKeyed // the job has a Key
 )
 
 type ctlFunc struct{ f func() }

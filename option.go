@@ -236,6 +236,13 @@ func (j *jobOpts) check(c *config) {
 // the same key is refused with ErrDuplicateKey, and Scheduler.Cancel and
 // Scheduler.Trigger find it by key. Events carry the key. Only Submit and
 // SubmitTo take it.
+//
+// Cost, on top of the job's: a slot in the scheduler's key table, a
+// pointer and a byte at a load between 7/12 and 7/8 (about 14 bytes a
+// key), with no copy of the key's text; for a SubmitTo job, a 72-byte
+// side record, allocated with the job record. Submit, Cancel and Trigger
+// take one of the table's 128 locks, chosen by the key's hash, for one
+// lookup; a submission that fills its shard rebuilds that shard.
 func Key(key string) Option { return keyOption(key) }
 
 // NonBlocking makes Submit and SubmitTo fail at once with ErrPendingFull

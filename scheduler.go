@@ -28,7 +28,7 @@ type Scheduler struct {
 	core    *sched.Core // nil in a zero Scheduler
 	rt      runEnv
 	stats   counters
-	keys    keyring
+	keys    keyTable
 	pending pendingCap
 	out     outbox
 	ids     atomic.Uint64
@@ -44,7 +44,7 @@ type runEnv struct {
 	env     env
 	stats   *counters
 	out     *outbox
-	keys    *keyring
+	keys    *keyTable
 	pending *pendingCap
 	core    *sched.Core
 }
@@ -106,12 +106,12 @@ func (s *Scheduler) Cancel(key string) bool {
 	if s == nil || s.core == nil {
 		return false
 	}
-	j := s.keys.get(key)
-	if j == nil {
+	c := s.keys.get(key)
+	if c == nil {
 		return false
 	}
-	j.cancel()
-	s.core.Wake(j)
+	c.stop()
+	s.core.Wake(c.job)
 	return true
 }
 
@@ -126,12 +126,12 @@ func (s *Scheduler) Trigger(key string) bool {
 	if s == nil || s.core == nil {
 		return false
 	}
-	j := s.keys.get(key)
-	if j == nil {
+	c := s.keys.get(key)
+	if c == nil {
 		return false
 	}
-	j.trigger()
-	s.core.Wake(j)
+	c.trig.Store(true)
+	s.core.Wake(c.job)
 	return true
 }
 

@@ -27,10 +27,12 @@ import (
 // when the job ends. Policy options beside a *Policy make a derived
 // policy, on every call.
 func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts ...Option) (*Handle[T], error) {
-	j, jo, err := newJob(ctx, s, op, opts, "Submit")
+	p, jo, err := prepare[T](ctx, s, op, opts, "Submit")
 	if err != nil {
 		return nil, err
 	}
+	j := &job[T]{}
+	*j = newJob(s, p, op, &jo)
 	var h *Handle[T]
 	if jo.hasNames() {
 		hn := &struct {
@@ -48,7 +50,7 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	if jo.subscribe {
 		h.events = make(chan Event[T], eventBuffer)
 	}
-	if err := s.enqueue(ctx, j, &jo); err != nil {
+	if err := s.enqueue(ctx, j, &j.x.ctl, &jo); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -63,22 +65,25 @@ func Submit[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 // returned, nothing is sent on results again: its owner may close it
 // then, not before.
 //
-// Cost: one allocation (the job record) with a *Policy[T] and no Key,
-// Group or Name of the job's own; one more for a record of those.
+// Cost: one allocation with a *Policy[T]: the job record, and with a Key
+// of the job's own the record of the key, in one; one more for a Group or
+// Name of the job's own.
 func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), results chan<- Event[T], opts ...Option) (uint64, error) {
 	if results == nil {
 		return 0, errors.New("backoff: SubmitTo: results channel is nil")
 	}
-	j, jo, err := newJob(ctx, s, op, opts, "SubmitTo")
+	p, jo, err := prepare[T](ctx, s, op, opts, "SubmitTo")
 	if err != nil {
 		return 0, err
 	}
 	if jo.subscribe {
 		return 0, errors.New("backoff: SubmitTo: Subscribe is for Submit: a SubmitTo job has no Handle")
 	}
-	j.out = results
+	var j *job[T]
 	switch {
 	case jo.hasNames():
+		j = &job[T]{}
+		*j = newJob(s, p, op, &jo)
 		xn := &struct {
 			x jobExtra[T]
 			n jobNames
@@ -86,15 +91,29 @@ func SubmitTo[T any](ctx context.Context, s *Scheduler, op func(context.Context)
 		xn.x.names = &xn.n
 		j.x = extra(j, &xn.x, &jo)
 	case jo.hasKey:
-		j.x = extra(j, &jobExtra[T]{}, &jo)
+		jx := &struct {
+			j job[T]
+			x jobExtra[T]
+		}{j: newJob(s, p, op, &jo)}
+		j = &jx.j
+		j.x = extra(j, &jx.x, &jo)
+	default:
+		j = &job[T]{}
+		*j = newJob(s, p, op, &jo)
 	}
-	if err := s.enqueue(ctx, j, &jo); err != nil {
+	j.out = results
+	var c *jobCtl
+	if j.x != nil {
+		c = &j.x.ctl
+	}
+	if err := s.enqueue(ctx, j, c, &jo); err != nil {
 		return 0, err
 	}
 	return j.id, nil
 }
 
-func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts []Option, fn string) (*job[T], jobOpts, error) {
+// prepare checks a submission's arguments and resolves its options.
+func prepare[T any](ctx context.Context, s *Scheduler, op func(context.Context) (T, error), opts []Option, fn string) (*Policy[T], jobOpts, error) {
 	switch {
 	case s == nil:
 		return nil, jobOpts{}, fmt.Errorf("backoff: %s: scheduler is nil", fn)
@@ -111,7 +130,14 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	if err != nil {
 		return nil, jobOpts{}, err
 	}
-	j := &job[T]{pol: p, op: op, id: s.ids.Add(1)}
+	return p, jo, nil
+}
+
+// newJob returns a new job record of s, as a value, so that the caller's
+// allocation only writes to the fresh memory: a read of it would wait for
+// the cache line.
+func newJob[T any](s *Scheduler, p *Policy[T], op func(context.Context) (T, error), jo *jobOpts) job[T] {
+	j := job[T]{pol: p, op: op, id: s.ids.Add(1)}
 	// A first attempt without a delay is due when the owner takes the job
 	// in, which saves a clock reading per submission.
 	if !jo.startAt.IsZero() {
@@ -121,29 +147,30 @@ func newJob[T any](ctx context.Context, s *Scheduler, op func(context.Context) (
 	} else if d := startDelay(p, jo.delayOf(&p.cfg)); d > 0 {
 		j.SetDue(int64(saturatingAdd(dur(s.rt.now()), d)))
 	}
-	return j, jo, nil
+	return j
 }
 
 // extra fills x, a job's extra record, from the job's options: a Handle's
 // (x.handle is set) or a key makes the job stoppable on its own.
 func extra[T any](j *job[T], x *jobExtra[T], jo *jobOpts) *jobExtra[T] {
-	x.key, x.hasKey = jo.key, jo.hasKey
 	if n := x.names; n != nil {
 		*n = jobNames{group: jo.group, name: jo.name, hasGroup: jo.hasGroup, hasName: jo.hasName}
 	}
-	x.hasCtl = x.handle != nil || jo.hasKey
-	x.ctl.job = &j.Base
+	var state uint32
+	if x.handle != nil || jo.hasKey {
+		state |= ctlOwn
+	}
+	if jo.hasKey {
+		state |= ctlKeyed
+	}
+	x.ctl.job, x.ctl.key = j, jo.key
+	x.ctl.state.Store(state)
 	return x
 }
 
-// keyedSchedJob is a job as Submit registers it.
-type keyedSchedJob interface {
-	sched.Job
-	keyedJob
-}
-
-// enqueue registers a job and hands it to the owner.
-func (s *Scheduler) enqueue(ctx context.Context, j keyedSchedJob, jo *jobOpts) error {
+// enqueue registers a job, whose context c is (or nil), and hands it to
+// the owner.
+func (s *Scheduler) enqueue(ctx context.Context, j sched.Job, c *jobCtl, jo *jobOpts) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -154,14 +181,14 @@ func (s *Scheduler) enqueue(ctx context.Context, j keyedSchedJob, jo *jobOpts) e
 		return err
 	}
 	if jo.hasKey {
-		if err := s.keys.add(jo.key, j); err != nil {
+		if err := s.keys.add(c); err != nil {
 			s.pending.release()
 			return err
 		}
 	}
 	if err := s.core.Submit(ctx, j); err != nil {
 		if jo.hasKey {
-			s.keys.remove(jo.key, j)
+			s.keys.remove(c)
 		}
 		s.pending.release()
 		if errors.Is(err, sched.ErrStopped) {

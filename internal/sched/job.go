@@ -32,6 +32,8 @@ type Job interface {
 	// may not start another attempt (its MaxTime), or math.MaxInt64. The
 	// owner reads it when a held job's turn comes in a rated group.
 	Deadline() int64
+	// Context is Base's: the context the job was submitted under.
+	Context() context.Context
 }
 
 // Where a job is, as the owner sees it.
