@@ -97,8 +97,12 @@ func newSubmitter(b *testing.B, s *backoff.Scheduler, pol *backoff.Policy[struct
 }
 
 func (sub *submitter) submit(b *testing.B) {
-	if sub.keys != nil {
-		sub.opts[len(sub.opts)-1] = sub.keys[sub.n%len(sub.keys)]
+	switch {
+	case sub.keys == nil:
+	case sub.n < len(sub.keys):
+		sub.opts[len(sub.opts)-1] = sub.keys[sub.n]
+	default: // past the keys made ahead, whose jobs may still be pending
+		sub.opts[len(sub.opts)-1] = backoff.Key(fmt.Sprint("job-", sub.n))
 	}
 	sub.n++
 	ctx := context.Background()
