@@ -65,20 +65,27 @@ func TestFanInBacklogDelivered(t *testing.T) {
 	})
 }
 
+// submitEndingEachSecond submits n jobs to one results channel with room for
+// a single event; job i returns i at i seconds.
+func submitEndingEachSecond(t *testing.T, s *backoff.Scheduler, n int) chan backoff.Event[int] {
+	t.Helper()
+	res := make(chan backoff.Event[int], 1)
+	for i := range n {
+		if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) { return i, nil }, res,
+			backoff.InitialDelay(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res
+}
+
 // Events queued behind a backlog keep the order in which jobs ended.
 func TestFanInBacklogOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 20
 		s := newSched(t)
 		defer s.Close()
-		res := make(chan backoff.Event[int], 1)
-		for i := range n {
-			// Job i ends at i seconds.
-			if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) { return i, nil }, res,
-				backoff.InitialDelay(time.Duration(i)*time.Second)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		res := submitEndingEachSecond(t, s, n)
 		time.Sleep(time.Minute)
 		if st := s.Stats(); st.Undelivered != n-1 {
 			t.Fatalf("stats %+v", st)
@@ -99,14 +106,7 @@ func TestFanInLongBacklogOrderAndCount(t *testing.T) {
 		const n = 3*64 + 5 // more than three of the flusher's batches
 		s := newSched(t)
 		defer s.Close()
-		res := make(chan backoff.Event[int], 1)
-		for i := range n {
-			// Job i ends at i seconds.
-			if _, err := backoff.SubmitTo(t.Context(), s, func(context.Context) (int, error) { return i, nil }, res,
-				backoff.InitialDelay(time.Duration(i)*time.Second)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		res := submitEndingEachSecond(t, s, n)
 		time.Sleep(time.Hour)
 		for i := range n {
 			if st := s.Stats(); st.Undelivered != n-1-i {
