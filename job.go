@@ -163,7 +163,9 @@ func (j *job[T]) run(rt *runEnv) {
 		if !j.attempt(rt, &st, now) || j.Gated() || j.stopped() != nil {
 			return
 		}
-		now = j.Due() // the last attempt's end, its wait being zero: no clock read
+		// Read again: the handlers, the logger and the observer ran
+		// since the last attempt's end, and belong to neither attempt.
+		now = rt.now()
 	}
 }
 

@@ -127,6 +127,9 @@ func (k *keyTable) remove(c *jobCtl) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.slots)
+	if n == 0 {
+		return
+	}
 	for i := s.start(kh.h); s.tags[i] != tagEmpty; i = s.next(i) {
 		if s.slots[i] != c {
 			continue

@@ -30,6 +30,21 @@ func TestKeyTableAddGetRemove(t *testing.T) {
 		t.Fatal("get on an empty table found a job")
 	}
 	k.remove(&jobCtl{key: "a"}) // on an empty table: nothing to do
+	if err := k.add(&jobCtl{key: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	// A remove on a shard that has no slots yet: a key of another shard.
+	ss := k.set.Load()
+	elsewhere := "a"
+	for i := 0; ss.of(ss.hash(elsewhere)) == ss.of(ss.hash("b")); i++ {
+		elsewhere = fmt.Sprint("a", i)
+	}
+	k.remove(&jobCtl{key: elsewhere})
+	k.remove(&jobCtl{key: "b"}) // a job that does not hold "b"
+	if k.get("b") == nil {
+		t.Fatal("remove by a job that was never added took the key")
+	}
+	k.remove(k.get("b"))
 	const n = 5000
 	cs := make([]*jobCtl, n)
 	for i := range cs {
