@@ -16,9 +16,12 @@ import (
 // submitters and Cancel callers rarely meet and a shard that grows holds
 // up only the keys hashed to it. A shard is an open-addressing table of
 // pointers to the jobs' contexts, which hold the keys: 8 bytes a slot and
-// a byte of hash beside it, with no second copy of the key and nothing for
-// the garbage collector to scan but the pointers. The shards are made by
-// the first add, so a scheduler whose jobs have no key pays one pointer.
+// 4 bytes of hash beside it, with no second copy of the key and nothing for
+// the garbage collector to scan but the pointers. The hash bits kept are
+// the ones that place a key, so a rebuild moves every job without hashing
+// its key again or reading its context, which a million pending jobs have
+// long pushed out of the cache. The shards are made by the first add, so
+// a scheduler whose jobs have no key pays one pointer.
 type keyTable struct {
 	set atomic.Pointer[keyShards]
 }
@@ -45,7 +48,7 @@ const keyShardCount = 128
 type keyShard struct {
 	mu    sync.Mutex
 	slots []*jobCtl      // the job in each slot; nil where tags says empty or gone
-	tags  []uint8        // per slot: tagEmpty, tagGone, or a byte of the key's hash
+	tags  []uint32       // per slot: tagEmpty, tagGone, or the key's probe bits
 	live  int            // slots holding a job
 	gone  int            // tombstones
 	_     [128 - 72]byte // a shard to itself on the cache lines it uses
@@ -61,18 +64,18 @@ const (
 // minKeySlots is the least size of a shard's table.
 const minKeySlots = 8
 
-// keyHash is a key's hash and the tag its slot gets, from the hash's low
-// byte. The shard is chosen by the hash's top bits and the probe's start
-// by bits 24 to 55, so that keys that share a shard, or a start, still
-// differ in the rest.
+// keyHash is a key's hash and the tag its slot gets: the hash's bits 0 to
+// 31, which also choose where its probe starts. The shard is chosen by
+// the hash's top bits, so that keys that share a shard still differ in
+// their tags.
 type keyHash struct {
 	h   uint64
-	tag uint8
+	tag uint32
 }
 
 func (ss *keyShards) hash(key string) keyHash {
 	h := maphash.String(ss.seed, key)
-	t := uint8(h)
+	t := uint32(h)
 	if t < tagLow {
 		t += tagLow
 	}
@@ -104,9 +107,9 @@ func (k *keyTable) add(c *jobCtl) error {
 		return fmt.Errorf("%w: %q", ErrDuplicateKey, c.key)
 	}
 	if (s.live+s.gone+1)*8 > len(s.slots)*7 {
-		s.rebuild(ss, s.live+1)
+		s.rebuild(s.live + 1)
 	}
-	i := s.free(kh)
+	i := s.free(kh.tag)
 	if s.tags[i] == tagGone {
 		s.gone--
 	}
@@ -130,7 +133,7 @@ func (k *keyTable) remove(c *jobCtl) {
 	if n == 0 {
 		return
 	}
-	for i := s.start(kh.h); s.tags[i] != tagEmpty; i = s.next(i) {
+	for i := s.start(kh.tag); s.tags[i] != tagEmpty; i = s.next(i) {
 		if s.slots[i] != c {
 			continue
 		}
@@ -145,7 +148,7 @@ func (k *keyTable) remove(c *jobCtl) {
 			i = (i + n - 1) % n
 		}
 		if s.live*8 < n && n > minKeySlots {
-			s.rebuild(ss, s.live)
+			s.rebuild(s.live)
 		}
 		return
 	}
@@ -167,10 +170,10 @@ func (k *keyTable) get(key string) *jobCtl {
 	return nil
 }
 
-// start is the slot where the probe for hash h begins: bits 24 to 55 of
-// h, scaled to the table's size.
-func (s *keyShard) start(h uint64) int {
-	return int(uint64(uint32(h>>24)) * uint64(len(s.slots)) >> 32)
+// start is the slot where the probe for a key with tag t begins: t
+// scaled to the table's size.
+func (s *keyShard) start(t uint32) int {
+	return int(uint64(t) * uint64(len(s.slots)) >> 32)
 }
 
 func (s *keyShard) next(i int) int {
@@ -185,7 +188,7 @@ func (s *keyShard) find(key string, kh keyHash) int {
 	if len(s.slots) == 0 {
 		return -1
 	}
-	for i := s.start(kh.h); s.tags[i] != tagEmpty; i = s.next(i) {
+	for i := s.start(kh.tag); s.tags[i] != tagEmpty; i = s.next(i) {
 		if s.tags[i] == kh.tag && s.slots[i].key == key {
 			return i
 		}
@@ -193,10 +196,10 @@ func (s *keyShard) find(key string, kh keyHash) int {
 	return -1
 }
 
-// free returns the first slot on the probe for kh that holds no job; s.mu
-// is held, and the table has one.
-func (s *keyShard) free(kh keyHash) int {
-	i := s.start(kh.h)
+// free returns the first slot on the probe for tag t that holds no job;
+// s.mu is held, and the table has one.
+func (s *keyShard) free(t uint32) int {
+	i := s.start(t)
 	for s.tags[i] >= tagLow {
 		i = s.next(i)
 	}
@@ -205,15 +208,14 @@ func (s *keyShard) free(kh keyHash) int {
 
 // rebuild moves the live jobs into a new table of a size that puts live
 // keys at 7/12 of it, leaving no tombstones; s.mu is held.
-func (s *keyShard) rebuild(ss *keyShards, live int) {
-	old := s.slots
+func (s *keyShard) rebuild(live int) {
+	old, oldTags := s.slots, s.tags
 	n := max(minKeySlots, (live*12+6)/7)
-	s.slots, s.tags, s.gone = make([]*jobCtl, n), make([]uint8, n), 0
-	for _, c := range old {
+	s.slots, s.tags, s.gone = make([]*jobCtl, n), make([]uint32, n), 0
+	for j, c := range old {
 		if c != nil {
-			kh := ss.hash(c.key)
-			i := s.free(kh)
-			s.slots[i], s.tags[i] = c, kh.tag
+			i := s.free(oldTags[j])
+			s.slots[i], s.tags[i] = c, oldTags[j]
 		}
 	}
 }

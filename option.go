@@ -238,12 +238,12 @@ func (j *jobOpts) check(c *config) {
 // SubmitTo take it.
 //
 // Cost, on top of the job's: a slot in the scheduler's key table, a
-// pointer and a byte, with no copy of the key's text. While keys are
-// added the table is between 7/12 and 7/8 full (about 14 bytes a key);
-// as they are removed it shrinks only below 1/8 full, so a table that
-// held many more keys than it does now costs up to about 72 bytes a key.
-// The table's 128 shards take about 25 KB once keys have reached them
-// all, kept until the scheduler is gone. For a SubmitTo job, a 72-byte side record, allocated
+// pointer and 4 bytes of the key's hash, with no copy of the key's text.
+// While keys are added the table is between 7/12 and 7/8 full (about 17
+// bytes a key); as they are removed it shrinks only below 1/8 full, so a
+// table that held many more keys than it does now costs up to about 96
+// bytes a key. The table's 128 shards take about 28 KB once keys have
+// reached them all, kept until the scheduler is gone. For a SubmitTo job, a 72-byte side record, allocated
 // with the job record. Submit, Cancel and Trigger take one of the 128
 // shards' locks, chosen by the key's hash, for one lookup; a submission
 // that fills its shard rebuilds that shard.
