@@ -243,10 +243,11 @@ func (j *jobOpts) check(c *config) {
 // bytes a key); as they are removed it shrinks only below 1/8 full, so a
 // table that held many more keys than it does now costs up to about 96
 // bytes a key. The table's 128 shards take about 28 KB once keys have
-// reached them all, kept until the scheduler is gone. For a SubmitTo job, a 72-byte side record, allocated
-// with the job record. Submit, Cancel and Trigger take one of the 128
-// shards' locks, chosen by the key's hash, for one lookup; a submission
-// that fills its shard rebuilds that shard.
+// reached them all, kept until the scheduler is gone. For a SubmitTo
+// job, a 72-byte side record, allocated with the job record. Submit,
+// Cancel and Trigger take one of the 128 shards' locks, chosen by the
+// key's hash, for one lookup; a submission that fills its shard rebuilds
+// that shard.
 func Key(key string) Option { return keyOption(key) }
 
 // NonBlocking makes Submit and SubmitTo fail at once with ErrPendingFull
