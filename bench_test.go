@@ -258,6 +258,52 @@ func BenchmarkAttempt(b *testing.B) {
 	}
 }
 
+// BenchmarkSlowOps is the I/O-bound path of pollers and consumers: ops
+// that take 20 ms, 3 tries with no wait between them, b.N jobs submitted
+// at once to one results channel read after the last Submit (so that
+// their terminal events queue in its backlog meanwhile), on W workers.
+// "of-ideal-%" is the wall time the ops alone need, ⌈b.N/W⌉ · 3 · 20 ms,
+// against the measured one: the scheduler's own cost shows as the rest,
+// and on a small machine it grows with W.
+func BenchmarkSlowOps(b *testing.B) {
+	const (
+		opTime = 20 * time.Millisecond
+		tries  = 3
+	)
+	for _, w := range []int{64, 1024, 16384} {
+		b.Run(fmt.Sprint("workers=", w), func(b *testing.B) {
+			s := newBenchScheduler(b, backoff.Workers(w))
+			defer s.Close()
+			pol := newBenchPolicy(b, backoff.NoWait{}, backoff.MaxTries(tries))
+			results := make(chan backoff.Event[struct{}], 1024)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				n := 0
+				op := func(context.Context) (struct{}, error) {
+					time.Sleep(opTime)
+					if n++; n < tries {
+						return struct{}{}, errBench
+					}
+					return struct{}{}, nil
+				}
+				if _, err := backoff.SubmitTo(context.Background(), s, op, results, pol); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range b.N {
+				if ev := <-results; ev.Kind != backoff.EventSuccess {
+					b.Fatal(ev)
+				}
+			}
+			b.StopTimer()
+			ideal := time.Duration((b.N+w-1)/w*tries) * opTime
+			b.ReportMetric(float64(tries*b.N)/b.Elapsed().Seconds(), "attempts/s")
+			b.ReportMetric(100*ideal.Seconds()/b.Elapsed().Seconds(), "of-ideal-%")
+		})
+	}
+}
+
 // BenchmarkHoldBytesPerJob reports "B/job": the live heap and stack per
 // pending job after GC, on each path, for jobs whose first attempt failed
 // and whose next attempt is an hour away; and "ns/job", the time until all

@@ -264,7 +264,8 @@ func (j *job[T]) exited(rt *runEnv) {
 // end retires the job: it frees the job's key and its MaxPending slot
 // first, so that whoever sees the end may submit again at once, then
 // gives the job its terminal event, runs the end's callbacks and
-// publishes the event. The owner takes the job back after that.
+// publishes the event. The owner takes the job back after that, and sends
+// a results channel's event then (retire).
 func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.Duration) {
 	j.Flags |= flagEnding
 	if j.x != nil && j.x.ctl.keyed() {
@@ -289,19 +290,42 @@ func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.
 	published = true
 }
 
-// publish delivers the terminal event and marks the job ended.
+// publish hands the terminal event on and marks the job ended. A
+// Handle is the job's own, so the worker completes it. A results channel
+// is shared by many jobs: its event waits in the record (its error, value
+// and elapsed time, the rest being the record's already) for the owner,
+// which sends it as it takes the job back (retire). Workers that each took
+// the results' lock to queue an event behind a lagging reader made a
+// convoy of thousands of workers on two cores; the owner is one goroutine.
 func (j *job[T]) publish(rt *runEnv, ev Event[T]) {
+	var zero T
 	if j.out != nil {
-		deliver(rt.out, j.out, ev)
-	} else if h := j.handle(); h != nil {
-		h.complete(ev)
+		j.op, j.lastErr, j.last, j.prev = nil, ev.Err, ev.Value, ev.Elapsed
+	} else {
+		if h := j.handle(); h != nil {
+			h.complete(ev)
+		}
+		j.op, j.lastErr, j.last = nil, nil, zero
 	}
 	if j.x != nil && j.x.ctl.own() {
 		j.x.ctl.release()
 	}
-	var zero T
-	j.op, j.lastErr, j.last = nil, nil, zero
 	j.Ended = true
+}
+
+// retire sends an ended SubmitTo job's terminal event, kept by publish,
+// on its results channel. Called by the owner as it takes the job back.
+func (j *job[T]) retire(rt *runEnv) {
+	if j.out == nil {
+		return
+	}
+	ev := Event[T]{Kind: EventSuccess, ID: j.id, Key: j.key(), Tries: int(j.Tries), Elapsed: j.prev, Value: j.last}
+	if g, ok := j.lastErr.(*GiveUpError); ok { //nolint:errorlint // publish kept ev.Err itself: nil or a *GiveUpError
+		ev.Kind, ev.Err, ev.Reason = EventGiveUp, g, g.Reason
+	}
+	deliver(rt.out, j.out, ev)
+	var zero T
+	j.lastErr, j.last = nil, zero
 }
 
 func (j *job[T]) handle() *Handle[T] {

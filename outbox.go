@@ -7,12 +7,14 @@ import (
 	"github.com/backoff-go/backoff/internal/fifo"
 )
 
-// A results channel given to SubmitTo is shared by many jobs and may not be
-// read for a while. A terminal event that does not fit is never dropped
-// and never blocks a worker: it waits in the channel's backlog, and one
-// flusher goroutine per backlogged channel (not per job) sends the backlog
-// in order as the reader takes it. While a channel has a backlog, new
-// terminal events queue behind it.
+// A results channel given to SubmitTo is shared by many jobs and may not
+// be read for a while. The owner goroutine sends every terminal event, as
+// it takes the ended job back, so the backlogs' lock is shared by the
+// owner and the flushers alone, never by the workers. A terminal event
+// that does not fit is never dropped and never blocks the owner: it waits
+// in the channel's backlog, and one flusher goroutine per backlogged
+// channel (not per job) sends the backlog in order as the reader takes
+// it. While a channel has a backlog, new terminal events queue behind it.
 //
 // Shutdown waits for backlogs to drain until its context ends. Close, and
 // Shutdown once its context has ended, discard what is still undelivered;
@@ -52,6 +54,7 @@ func (o *outbox) init(stats *counters) {
 }
 
 // deliver sends a terminal event to a results channel without blocking.
+// Called by the owner (job.retire).
 func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 	o.seal.RLock()
 	defer o.seal.RUnlock()

@@ -57,6 +57,7 @@ func dur(ns int64) time.Duration { return time.Duration(ns) }
 type runner interface {
 	run(rt *runEnv)
 	exited(rt *runEnv)
+	retire(rt *runEnv)
 }
 
 // NewScheduler starts a scheduler: its owner goroutine. Bad options are
@@ -90,6 +91,7 @@ func NewScheduler(opts ...SchedulerOption) (*Scheduler, error) {
 		Clock:       &s.rt.clock,
 		Run:         func(j sched.Job) { j.(runner).run(&s.rt) },
 		Exited:      func(j sched.Job) { j.(runner).exited(&s.rt) },
+		Retire:      func(j sched.Job) { j.(runner).retire(&s.rt) },
 		GroupLimit:  c.groupLimit,
 		GroupLimits: c.groupLimits,
 		GroupRate:   c.groupRate,

@@ -14,7 +14,8 @@ type Stats struct {
 
 	// Pending is the number of jobs accepted and not yet ended: waiting,
 	// due, held or running. A job that has ended leaves it a moment after
-	// its end is published, when the owner goroutine takes it back.
+	// its end is published, when the owner goroutine takes it back (and
+	// sends a SubmitTo job's terminal event).
 	Pending int
 	Waiting int // in the timer structure
 	Ready   int // due, waiting for a free worker

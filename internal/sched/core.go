@@ -21,6 +21,9 @@ type Config struct {
 	// during Run, with its job, before the job is handed back: the job
 	// must be ended then. A new worker takes the lost one's place.
 	Exited func(Job)
+	// Retire, if set, is called by the owner with each ended job it
+	// takes back, before Pending counts the job out. It must not block.
+	Retire func(Job)
 	// GroupLimit caps every concurrency group; GroupLimits caps the named
 	// ones. 0 means no cap.
 	GroupLimit  int

@@ -160,6 +160,9 @@ func (o *owner) settle(j Job, now int64) {
 		o.next(j, now)
 		return
 	}
+	if o.cfg.Retire != nil {
+		o.cfg.Retire(j)
+	}
 	g := b.g
 	g.live--
 	if g.live == 0 {
