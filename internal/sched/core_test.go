@@ -209,6 +209,35 @@ func TestGoexitInAStep(t *testing.T) {
 	})
 }
 
+// A worker working through a batch hands each job back as soon as it has
+// ended, so that its Retire (which sends a results channel's event) does
+// not wait for the rest of the batch's ops.
+func TestEndedJobsHandedBackAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 40 // batches with one worker from 16 queued jobs on
+		epoch := time.Now()
+		retired := make(chan time.Duration, n)
+		c := Start(Config{Workers: 1, Clock: realClock{epoch}, CloseCause: errors.New("closed"),
+			Run: func(j Job) {
+				time.Sleep(time.Second)
+				j.base().Ended = true
+			},
+			Retire: func(Job) { retired <- time.Since(epoch) },
+		})
+		defer stop(c)
+		for range n {
+			if err := c.Submit(t.Context(), &testJob{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			if got, want := <-retired, time.Duration(i+1)*time.Second; got != want {
+				t.Fatalf("job %d retired at %v, want %v, when its op returned", i, got, want)
+			}
+		}
+	})
+}
+
 // With a long queue, workers take batches; a batch held by a worker whose
 // op is slow is stolen by a worker that runs out of work, and the slow
 // worker's finished jobs are handed back with it: every other job ends

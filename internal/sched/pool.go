@@ -22,7 +22,8 @@ import (
 // not queue for the pool's. A worker about to go idle first steals from
 // another's batch: no due job waits behind a slow op while a worker is
 // free. A job that holds its concurrency group's slot is handed back at
-// once.
+// once, and so is one that has ended, whose terminal event the owner
+// sends: neither waits for the rest of a batch of slow ops.
 type pool struct {
 	run    func(Job)
 	exited func(Job)
@@ -108,7 +109,7 @@ func (p *pool) next(w *worker, done Job) Job {
 	if done != nil {
 		w.done = append(w.done, done)
 	}
-	if w.head < len(w.batch) && (done == nil || !done.base().HoldsSlot()) {
+	if w.head < len(w.batch) && (done == nil || !done.base().HoldsSlot() && !done.base().Ended) {
 		j := w.pop(p)
 		w.mu.Unlock()
 		return j
