@@ -207,6 +207,9 @@ func TestGoexitOnWorker(t *testing.T) {
 		panics uint64
 	}{
 		{name: "op", op: goexit, want: backoff.ReasonPanic},
+		// The worker that exits ends the job, and the job's end exits it
+		// a second time.
+		{name: "op, then OnGiveUp", op: goexit, opts: []backoff.Option{backoff.OnGiveUp(h)}, want: backoff.ReasonPanic, panics: 1},
 		{name: "OnBackoff", op: failing, opts: []backoff.Option{backoff.OnBackoff(h)}, want: backoff.ReasonPanic},
 		{name: "OnGiveUp", op: failing, opts: []backoff.Option{backoff.MaxTries(1), backoff.OnGiveUp(h)},
 			want: backoff.ReasonMaxTries, panics: 1},

@@ -286,6 +286,9 @@ func (p *pool) close() {
 //
 //go:noinline
 func serve(p *pool, w *worker, j Job) {
+	// Deferred first, so that it runs last and runs even when exited
+	// calls runtime.Goexit again (the ended job's OnGiveUp, say).
+	defer p.workers.Done()
 	var running Job // the job whose step runs, for the deferred call
 	defer func() {
 		if running != nil {
@@ -302,7 +305,6 @@ func serve(p *pool, w *worker, j Job) {
 			defer close(ended)
 			p.exited(running)
 		}
-		p.workers.Done()
 	}()
 	for ; j != nil; j = p.next(w, j) {
 		running = j
