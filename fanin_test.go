@@ -245,3 +245,31 @@ func TestFanInShutdownTimeoutDiscards(t *testing.T) {
 		}
 	})
 }
+
+// A results channel gets the event the job's end decided, as its handlers
+// got it: the owner sends it later, but a handler that changes the
+// GiveUpError it was given does not change the event's Reason, Tries or
+// Elapsed.
+func TestFanInEventIsTheDecidedOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t)
+		defer s.Close()
+		res := make(chan backoff.Event[int], 1)
+		var seen backoff.Event[int]
+		meddle := backoff.OnGiveUp(func(ev backoff.Event[int]) {
+			seen = ev
+			if ge, ok := ev.Err.(*backoff.GiveUpError); ok { //nolint:errorlint // the value the handler got
+				ge.Reason, ge.Tries, ge.Elapsed = backoff.ReasonCanceled, 99, time.Hour
+			}
+		})
+		id, err := backoff.SubmitTo(t.Context(), s, failing, res, backoff.MaxTries(2), backoff.Constant{Interval: time.Second}, backoff.NoJitter, meddle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := <-res
+		if ev.ID != id || ev.Kind != backoff.EventGiveUp || ev.Reason != backoff.ReasonMaxTries || ev.Tries != 2 ||
+			ev.Elapsed != time.Second || ev.Elapsed != seen.Elapsed || !errors.Is(ev.Err, seen.Err) {
+			t.Fatalf("event %+v; want the give-up for max tries after 2 tries and 1s, with the handler's error", ev)
+		}
+	})
+}

@@ -49,6 +49,13 @@ const (
 	flagEnding             // end has begun
 )
 
+// reasonShift places an ended SubmitTo job's Reason in the top four bits
+// of Base.Flags, where it waits from publish to retire. A copy, not the
+// GiveUpError's field, which an OnGiveUp handler could change.
+const reasonShift = 4
+
+var _ [1<<(8-reasonShift) - numReasons]struct{} // every Reason fits
+
 func (j *job[T]) Canceled() bool { return j.x != nil && j.x.ctl.wasCanceled() }
 
 func (j *job[T]) TakeTrigger() bool { return j.x != nil && j.x.ctl.trig.Swap(false) }
@@ -290,17 +297,19 @@ func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.
 	published = true
 }
 
-// publish hands the terminal event on and marks the job ended. A
-// Handle is the job's own, so the worker completes it. A results channel
-// is shared by many jobs: its event waits in the record (its error, value
-// and elapsed time, the rest being the record's already) for the owner,
-// which sends it as it takes the job back (retire). Workers that each took
-// the results' lock to queue an event behind a lagging reader made a
-// convoy of thousands of workers on two cores; the owner is one goroutine.
+// publish hands the terminal event on and marks the job ended. A Handle
+// is the job's own, so the worker completes it. A results channel is
+// shared by many jobs: its event waits in the record (its error, value,
+// elapsed time and reason, the rest being the record's already) for the
+// owner, which sends it as it takes the job back (retire). Workers that
+// each took the results' lock to queue an event behind a lagging reader
+// made a convoy of thousands of workers on two cores; the owner is one
+// goroutine.
 func (j *job[T]) publish(rt *runEnv, ev Event[T]) {
 	var zero T
 	if j.out != nil {
 		j.op, j.lastErr, j.last, j.prev = nil, ev.Err, ev.Value, ev.Elapsed
+		j.Flags = j.Flags&(1<<reasonShift-1) | uint8(ev.Reason)<<reasonShift
 	} else {
 		if h := j.handle(); h != nil {
 			h.complete(ev)
@@ -319,9 +328,9 @@ func (j *job[T]) retire(rt *runEnv) {
 	if j.out == nil {
 		return
 	}
-	ev := Event[T]{Kind: EventSuccess, ID: j.id, Key: j.key(), Tries: int(j.Tries), Elapsed: j.prev, Value: j.last}
-	if g, ok := j.lastErr.(*GiveUpError); ok { //nolint:errorlint // publish kept ev.Err itself: nil or a *GiveUpError
-		ev.Kind, ev.Err, ev.Reason = EventGiveUp, g, g.Reason
+	ev := Event[T]{Kind: EventSuccess, ID: j.id, Key: j.key(), Tries: int(j.Tries), Elapsed: j.prev, Value: j.last, Err: j.lastErr}
+	if ev.Err != nil {
+		ev.Kind, ev.Reason = EventGiveUp, Reason(j.Flags>>reasonShift)
 	}
 	deliver(rt.out, j.out, ev)
 	var zero T

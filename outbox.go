@@ -97,9 +97,9 @@ func deliver[T any](o *outbox, ch chan<- Event[T], ev Event[T]) {
 
 // flush sends the backlog until it is empty or the outbox discards it.
 // It takes the backlog's front a batch at a time and sends the batch with
-// the lock released: while a reader lags, every worker that ends a job
-// takes the lock to queue its event, and a flusher taking it twice per
-// event (or holding it while it sends) made them queue for it.
+// the lock released: while a reader lags, the owner takes the lock to
+// queue each job's event, and a flusher taking it twice per event (or
+// holding it while it sends) would make the owner wait for it.
 func (b *backlog[T]) flush(o *outbox) {
 	var batch []Event[T]
 	for {

@@ -148,16 +148,25 @@ func (s *Scheduler) Trigger(key string) bool {
 //
 // Called from a callback running on a worker (an op, a handler, an
 // Observer or a logger, of this scheduler or another), Close starts the
-// stop and seals the results channels, then returns at once without
-// waiting for the workers, which include its caller. Calling it again
-// returns nil, and so does Close of a zero Scheduler.
+// stop, lets the owner goroutine send the terminal events of the jobs that
+// have ended (a moment: the owner never waits for a worker) and seals the
+// results channels, then returns without waiting for the workers, which
+// include its caller. Calling it again returns nil, and so does Close of a
+// zero Scheduler.
 func (s *Scheduler) Close() error {
 	if s == nil || s.core == nil {
 		return nil
 	}
-	s.stop(true)
-	s.out.dropBacklogs()
-	if !sched.OnWorker() {
+	if sched.OnWorker() {
+		// The events of the jobs that ended before this call go out;
+		// those of the jobs it stops are discarded, as they are when
+		// Close waits.
+		s.core.Sync()
+		s.stop(true)
+		s.out.dropBacklogs()
+	} else {
+		s.stop(true)
+		s.out.dropBacklogs()
 		<-s.core.Done()
 	}
 	s.out.close()
@@ -172,10 +181,11 @@ func (s *Scheduler) Close() error {
 // results channel again: the terminal events of jobs that end later are
 // discarded and counted, while their handlers still run.
 //
-// Called from a callback running on a worker, Shutdown stops intake, seals
-// the results channels and returns nil at once: the running jobs end as
-// they would. A nil ctx is an error; Shutdown of a zero Scheduler returns
-// nil.
+// Called from a callback running on a worker, Shutdown stops intake, lets
+// the owner send the terminal events of the jobs that have ended, seals
+// the results channels and returns nil without waiting for the running
+// jobs, which end as they would. A nil ctx is an error; Shutdown of a zero
+// Scheduler returns nil.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	if s == nil || s.core == nil {
 		return nil
@@ -183,11 +193,13 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("backoff: Shutdown: ctx is nil")
 	}
-	s.stop(false)
 	if sched.OnWorker() {
+		s.core.Sync()
+		s.stop(false)
 		s.out.close()
 		return nil
 	}
+	s.stop(false)
 	select {
 	case <-s.core.Done():
 	case <-ctx.Done():
@@ -207,6 +219,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		}
 	default:
 	}
+	s.core.Sync()
 	s.stop(true)
 	s.out.close()
 	return ctx.Err()

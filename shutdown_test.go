@@ -184,6 +184,53 @@ func TestShutdownTimeoutLeavesStubbornOpToClose(t *testing.T) {
 	})
 }
 
+// Close or Shutdown called from an op seals the results channels, and
+// the terminal events of jobs that ended before it still go out: the
+// owner, which sends them, takes those jobs back first. One worker runs A,
+// then B, whose op stops the scheduler: A has ended, B ends after.
+func TestStopOnWorkerKeepsEarlierEvents(t *testing.T) {
+	for _, stop := range []string{"Close", "Shutdown"} {
+		t.Run(stop, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newSched(t, backoff.Workers(1))
+				results := make(chan backoff.Event[int], 2)
+				a, err := backoff.SubmitTo(t.Context(), s, succeed, results)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stopped := make(chan struct{})
+				stopFromOp := func(context.Context) (int, error) {
+					if stop == "Close" {
+						_ = s.Close()
+					} else {
+						_ = s.Shutdown(context.Background())
+					}
+					close(stopped)
+					return 2, nil
+				}
+				if _, err := backoff.SubmitTo(t.Context(), s, stopFromOp, results); err != nil {
+					t.Fatal(err)
+				}
+				<-stopped
+				select {
+				case ev := <-results:
+					if ev.ID != a || ev.Kind != backoff.EventSuccess {
+						t.Fatalf("got %+v, want A's success", ev)
+					}
+				default:
+					t.Fatalf("A's event is gone, though A ended before %s (stats %+v)", stop, s.Stats())
+				}
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if st := s.Stats(); st.Discarded != 1 || len(results) != 0 {
+					t.Fatalf("discarded %d, %d in the channel; want B's event discarded, as B ended after %s", st.Discarded, len(results), stop)
+				}
+			})
+		})
+	}
+}
+
 // Submissions blocked at MaxPending when Close is called are refused with
 // ErrClosed (or their ctx's error) and never run; every accepted job ends
 // with a terminal event.

@@ -120,6 +120,19 @@ func (c *Core) Submit(ctx context.Context, j Job) error {
 // Trigger came for it.
 func (c *Core) Wake(j Job) { c.in.wake(j) }
 
+// Sync returns once the owner has taken back every job handed back to it
+// before the call (and so has called Config.Retire for each ended one),
+// or once the owner has exited. The owner never waits for a worker, so a
+// worker may call it.
+func (c *Core) Sync() {
+	done := make(chan struct{})
+	c.in.sync(done)
+	select {
+	case <-done:
+	case <-c.done:
+	}
+}
+
 // SetRate holds the group called name to r from its next token on,
 // whatever rate it had. It never blocks; once Stop was called it does
 // nothing and reports false.

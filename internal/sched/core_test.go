@@ -238,6 +238,29 @@ func TestEndedJobsHandedBackAtOnce(t *testing.T) {
 	})
 }
 
+// Sync returns at once when the owner has exited, having retired every
+// job. (That it waits for the owner to retire what was handed back before
+// it is TestStopOnWorkerKeepsEarlierEvents, in package backoff.)
+func TestSyncAfterExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var retired atomic.Int32
+		c := Start(Config{Workers: 2, Clock: realClock{time.Now()}, CloseCause: errors.New("closed"),
+			Run:    func(j Job) { j.base().Ended = true },
+			Retire: func(Job) { retired.Add(1) },
+		})
+		for range 2 {
+			if err := c.Submit(t.Context(), &testJob{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop(c)
+		c.Sync()
+		if got := retired.Load(); got != 2 {
+			t.Fatalf("%d retired after Stop, want 2", got)
+		}
+	})
+}
+
 // With a long queue, workers take batches; a batch held by a worker whose
 // op is slow is stolen by a worker that runs out of work, and the slow
 // worker's finished jobs are handed back with it: every other job ends

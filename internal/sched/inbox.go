@@ -6,9 +6,9 @@ import (
 )
 
 // inbox is how any goroutine reaches the owner without waiting for it:
-// submissions, wake-ups (Cancel, Trigger), rate changes, context ends and
-// stop requests
-// are appended under a short lock, and the owner is kicked once per batch.
+// submissions, wake-ups (Cancel, Trigger), rate changes, context ends,
+// stop requests and Sync's are appended under a short lock, and the owner
+// is kicked once per batch.
 // Nothing here ever blocks, so a Cancel or a context's AfterFunc callback
 // returns at once however busy the owner is.
 type inbox struct {
@@ -19,10 +19,11 @@ type inbox struct {
 	wakes  []Job
 	rates  []rateChange
 	ended  []*ctxGroup
-	closed bool          // no more submissions: Shutdown or Close began
-	cancel bool          // Close: end the rest now
-	kicked bool          // a kick is pending that the owner has not drained yet
-	room   chan struct{} // closed when the owner takes the submissions in
+	synced []chan struct{} // Sync's: closed when the owner has drained once more
+	closed bool            // no more submissions: Shutdown or Close began
+	cancel bool            // Close: end the rest now
+	kicked bool            // a kick is pending that the owner has not drained yet
+	room   chan struct{}   // closed when the owner takes the submissions in
 }
 
 // inboxRoom is how many submissions may wait for the owner to take them
@@ -49,6 +50,7 @@ type mail struct {
 	wakes  []Job
 	rates  []rateChange
 	ended  []*ctxGroup
+	synced []chan struct{}
 	closed bool
 	cancel bool
 }
@@ -72,6 +74,7 @@ func wakeUp(c chan struct{}) {
 // clear drops the references a spent batch holds.
 func (m *mail) clear() {
 	m.subs, m.wakes, m.rates, m.ended = spent(m.subs), spent(m.wakes), spent(m.rates), spent(m.ended)
+	m.synced = spent(m.synced)
 }
 
 // spent empties a list whose items have been handled, for reuse. A list
@@ -134,6 +137,13 @@ func (in *inbox) setRate(c rateChange) bool {
 	return true
 }
 
+func (in *inbox) sync(c chan struct{}) {
+	in.mu.Lock()
+	in.synced = append(in.synced, c)
+	in.notify()
+	in.mu.Unlock()
+}
+
 func (in *inbox) contextEnded(g *ctxGroup) {
 	in.mu.Lock()
 	in.ended = append(in.ended, g)
@@ -158,6 +168,7 @@ func (in *inbox) take(m *mail) {
 	m.wakes, in.wakes = in.wakes, m.wakes[:0]
 	m.rates, in.rates = in.rates, m.rates[:0]
 	m.ended, in.ended = in.ended, m.ended[:0]
+	m.synced, in.synced = in.synced, m.synced[:0]
 	m.closed, m.cancel = in.closed, in.cancel
 	in.kicked = false
 	in.makeRoom()

@@ -81,6 +81,12 @@ func (o *owner) run() {
 	if timer != nil {
 		timer.Stop()
 	}
+	// A Sync that came after the last batch finds nothing left to take
+	// back.
+	o.in.take(&o.mail)
+	for _, c := range o.mail.synced {
+		close(c)
+	}
 	o.pool.close()
 }
 
@@ -131,6 +137,12 @@ func (o *owner) drain() {
 		}
 	}
 	o.flushDue()
+	// Every job handed back before a Sync asked is in this batch: it was
+	// on the hand-back list before the Sync was in the inbox, which the
+	// owner took first.
+	for _, c := range o.mail.synced {
+		close(c)
+	}
 	// Keep no ended job reachable from the lists until the next batch.
 	o.back.handled()
 	o.mail.clear()
