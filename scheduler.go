@@ -147,20 +147,21 @@ func (s *Scheduler) Trigger(key string) bool {
 // results channel again: that is when their owner may close them.
 //
 // Called from a callback running on a worker (an op, a handler, an
-// Observer or a logger, of this scheduler or another), Close starts the
-// stop, lets the owner goroutine send the terminal events of the jobs that
-// have ended (a moment: the owner never waits for a worker) and seals the
-// results channels, then returns without waiting for the workers, which
-// include its caller. Calling it again returns nil, and so does Close of a
-// zero Scheduler.
+// Observer or a logger, of this scheduler or another), Close lets the
+// owner goroutine send the terminal events of the jobs it has taken back
+// ended (a moment: the owner never waits for a worker), then stops every
+// job, seals the results channels and returns without waiting for the
+// workers, which include its caller. A job whose end is still under way
+// on another worker, and every job Close stops, has its event discarded
+// and counted. Calling it again returns nil, and so does Close of a zero
+// Scheduler.
 func (s *Scheduler) Close() error {
 	if s == nil || s.core == nil {
 		return nil
 	}
 	if sched.OnWorker() {
-		// The events of the jobs that ended before this call go out;
-		// those of the jobs it stops are discarded, as they are when
-		// Close waits.
+		// Sealed before the jobs it stops end, unlike a Close that
+		// waits: their events are discarded even where results has room.
 		s.core.Sync()
 		s.stop(true)
 		s.out.dropBacklogs()
@@ -181,10 +182,10 @@ func (s *Scheduler) Close() error {
 // results channel again: the terminal events of jobs that end later are
 // discarded and counted, while their handlers still run.
 //
-// Called from a callback running on a worker, Shutdown stops intake, lets
-// the owner send the terminal events of the jobs that have ended, seals
-// the results channels and returns nil without waiting for the running
-// jobs, which end as they would. A nil ctx is an error; Shutdown of a zero
+// Called from a callback running on a worker, Shutdown lets the owner send
+// the terminal events of the jobs it has taken back ended, stops intake,
+// seals the results channels and returns nil without waiting for the
+// running jobs, which end as they would (their events discarded). A nil ctx is an error; Shutdown of a zero
 // Scheduler returns nil.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	if s == nil || s.core == nil {
