@@ -182,11 +182,11 @@ func (s *Scheduler) Close() error {
 // results channel again: the terminal events of jobs that end later are
 // discarded and counted, while their handlers still run.
 //
-// Called from a callback running on a worker, Shutdown lets the owner send
-// the terminal events of the jobs it has taken back ended, stops intake,
-// seals the results channels and returns nil without waiting for the
-// running jobs, which end as they would (their events discarded). A nil ctx is an error; Shutdown of a zero
-// Scheduler returns nil.
+// Called from a callback running on a worker, Shutdown lets the owner
+// send the terminal events of the jobs it has taken back ended, stops
+// intake, seals the results channels and returns nil without waiting for
+// the running jobs, which end as they would (their events discarded). A
+// nil ctx is an error; Shutdown of a zero Scheduler returns nil.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	if s == nil || s.core == nil {
 		return nil
