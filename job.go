@@ -47,6 +47,7 @@ type jobNames struct {
 const (
 	flagOwed   = 1 << iota // a retry the budget deferred: it asks again before it runs
 	flagEnding             // end has begun
+	flagBits   = iota      // the bits above, below reasonShift
 )
 
 // reasonShift places an ended SubmitTo job's Reason in the top four bits
@@ -54,7 +55,10 @@ const (
 // GiveUpError's field, which an OnGiveUp handler could change.
 const reasonShift = 4
 
-var _ [1<<(8-reasonShift) - numReasons]struct{} // every Reason fits
+var (
+	_ [1<<(8-reasonShift) - numReasons]struct{} // every Reason fits
+	_ [reasonShift - flagBits]struct{}          // and the flags stay below it
+)
 
 func (j *job[T]) Canceled() bool { return j.x != nil && j.x.ctl.wasCanceled() }
 
