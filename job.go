@@ -310,15 +310,16 @@ func (j *job[T]) end(rt *runEnv, reason Reason, last, cause error, elapsed time.
 // made a convoy of thousands of workers on two cores; the owner is one
 // goroutine.
 func (j *job[T]) publish(rt *runEnv, ev Event[T]) {
-	var zero T
+	j.op = nil
 	if j.out != nil {
-		j.op, j.lastErr, j.last, j.prev = nil, ev.Err, ev.Value, ev.Elapsed
+		j.lastErr, j.last, j.prev = ev.Err, ev.Value, ev.Elapsed
 		j.Flags = j.Flags&(1<<reasonShift-1) | uint8(ev.Reason)<<reasonShift
 	} else {
 		if h := j.handle(); h != nil {
 			h.complete(ev)
 		}
-		j.op, j.lastErr, j.last = nil, nil, zero
+		var zero T
+		j.lastErr, j.last = nil, zero
 	}
 	if j.x != nil && j.x.ctl.own() {
 		j.x.ctl.release()

@@ -159,15 +159,15 @@ func (s *Scheduler) Close() error {
 	if s == nil || s.core == nil {
 		return nil
 	}
-	if sched.OnWorker() {
+	onWorker := sched.OnWorker()
+	if onWorker {
 		// Sealed before the jobs it stops end, unlike a Close that
 		// waits: their events are discarded even where results has room.
 		s.core.Sync()
-		s.stop(true)
-		s.out.dropBacklogs()
-	} else {
-		s.stop(true)
-		s.out.dropBacklogs()
+	}
+	s.stop(true)
+	s.out.dropBacklogs()
+	if !onWorker {
 		<-s.core.Done()
 	}
 	s.out.close()
@@ -194,13 +194,15 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("backoff: Shutdown: ctx is nil")
 	}
-	if sched.OnWorker() {
+	onWorker := sched.OnWorker()
+	if onWorker {
 		s.core.Sync()
-		s.stop(false)
+	}
+	s.stop(false)
+	if onWorker {
 		s.out.close()
 		return nil
 	}
-	s.stop(false)
 	select {
 	case <-s.core.Done():
 	case <-ctx.Done():

@@ -71,6 +71,13 @@ func wakeUp(c chan struct{}) {
 	}
 }
 
+// answerSyncs releases the Sync calls of the batch.
+func (m *mail) answerSyncs() {
+	for _, c := range m.synced {
+		close(c)
+	}
+}
+
 // clear drops the references a spent batch holds.
 func (m *mail) clear() {
 	m.subs, m.wakes, m.rates, m.ended = spent(m.subs), spent(m.wakes), spent(m.rates), spent(m.ended)

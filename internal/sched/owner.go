@@ -84,9 +84,7 @@ func (o *owner) run() {
 	// A Sync that came after the last batch finds nothing left to take
 	// back.
 	o.in.take(&o.mail)
-	for _, c := range o.mail.synced {
-		close(c)
-	}
+	o.mail.answerSyncs()
 	o.pool.close()
 }
 
@@ -140,9 +138,7 @@ func (o *owner) drain() {
 	// Every job handed back before a Sync asked is in this batch: it was
 	// on the hand-back list before the Sync was in the inbox, which the
 	// owner took first.
-	for _, c := range o.mail.synced {
-		close(c)
-	}
+	o.mail.answerSyncs()
 	// Keep no ended job reachable from the lists until the next batch.
 	o.back.handled()
 	o.mail.clear()
