@@ -43,7 +43,7 @@ func (d decision) Done() bool { return !d.Retry }
 // to the caller. A nil *Policy decides as the zero Policy does.
 func decide[T any](p *Policy[T], s progress, o outcome[T]) decision {
 	if p == nil {
-		p = &Policy[T]{} // the zero Policy: the defaults, without jitter
+		return decideZero(s, o)
 	}
 	if o.Err == nil && (p.valuePred == nil || !p.valuePred(o.Value)) {
 		return decision{}
@@ -105,6 +105,16 @@ func decide[T any](p *Policy[T], s progress, o outcome[T]) decision {
 		return decision{Reason: ReasonContext}
 	}
 	return decision{Retry: true, Wait: wait}
+}
+
+// decideZero is decide for a nil *Policy: the zero Policy's defaults,
+// without jitter. Apart, so that decide's frame, on every worker's stack
+// after every attempt, does not hold a whole Policy.
+//
+//go:noinline
+func decideZero[T any](s progress, o outcome[T]) decision {
+	var zero Policy[T]
+	return decide(&zero, s, o)
 }
 
 func (p *Policy[T]) retryable(err error) bool {

@@ -129,39 +129,17 @@ func (j *job[T]) step(rt *runEnv) step[T] {
 // run is one turn of the job on a worker: an attempt, or the job's end
 // when it was stopped or its budget gives up. It leaves the job ended or
 // with its next due time set.
+//
+// Its frame, and those under it down to the op, stay on the worker's
+// stack while the op runs, and after every op that waits the worker reads
+// them back from memory: thousands of workers' stacks do not stay in
+// cache. So the attempt is written out here, in one small frame, and the
+// turn's rare paths are in begin and what follows an attempt in
+// attempted, which are not inlined.
 func (j *job[T]) run(rt *runEnv) {
 	now := rt.now()
-	if sc := j.stopped(); sc != nil {
-		reason, cause := stopReason(sc)
-		elapsed := int64(0)
-		if j.Tries > 0 {
-			elapsed = now - j.start
-		}
-		j.end(rt, reason, j.lastErr, cause, dur(elapsed))
+	if !j.begin(rt, now) {
 		return
-	}
-	if j.Expired() {
-		// Held for its group's rate past MaxTime: it ends as a retry
-		// whose budget wait would pass MaxTime does, without an attempt.
-		j.end(rt, ReasonMaxTime, j.lastErr, nil, dur(now-j.start))
-		return
-	}
-	st := j.step(rt)
-	if j.Flags&flagOwed != 0 {
-		wait, giveUp := rt.env.budgetFor(&j.pol.cfg).reask(&j.pol.cfg, dur(now-j.start))
-		if giveUp {
-			j.end(rt, ReasonBudget, j.lastErr, nil, dur(now-j.start))
-			return
-		}
-		if wait > 0 {
-			j.SetDue(int64(saturatingAdd(dur(now), wait)))
-			return
-		}
-		j.Flags &^= flagOwed
-	}
-	if j.Tries == 0 {
-		j.start = now
-		st.first()
 	}
 	// A retry due at once (no wait) runs on this worker, as a loop's would,
 	// up to inPlace attempts in a row: queueing it through the owner and
@@ -171,7 +149,22 @@ func (j *job[T]) run(rt *runEnv) {
 	// each attempt takes its own token, and so does one that was stopped,
 	// so that it ends where every job ends.
 	for range inPlace {
-		if !j.attempt(rt, &st, now) || j.Gated() || j.stopped() != nil {
+		ctx := j.ctx()
+		ctl := j.attach()
+		j.Tries++
+		if rt.env.obs(&j.pol.cfg) != nil {
+			j.observeStart(rt, now)
+		}
+		var pe *PanicError
+		if j.pol.cfg.attemptTimeout <= 0 {
+			j.last, pe, j.lastErr = callOp(ctx, j.op)
+		} else {
+			j.last, pe, j.lastErr = j.callTimed(ctx, rt)
+		}
+		if ctl != nil {
+			ctl.detach()
+		}
+		if !j.attempted(rt, now, pe) || j.Gated() || j.stopped() != nil {
 			return
 		}
 		// Read again: the handlers, the logger and the observer ran
@@ -184,46 +177,91 @@ func (j *job[T]) run(rt *runEnv) {
 // a job retrying with no wait still lets the jobs due before it run.
 const inPlace = 8
 
-// attempt runs one attempt, begun at now, and what follows it. It reports
-// whether the next attempt is due at once: the job did not end, its wait
-// is zero and its budget owes it nothing.
-func (j *job[T]) attempt(rt *runEnv, st *step[T], now int64) bool {
-	ctx := j.ctx()
-	var ctl *jobCtl
-	if j.x != nil {
-		j.x.ctl.trig.Store(false) // this attempt answers any Trigger so far
-		if j.x.ctl.own() {
-			ctl = &j.x.ctl
-			ctl.attach()
-		}
-	}
-	j.Tries++
-	st.started(int(j.Tries), dur(now-j.start), dur(max(now-j.Due(), 0)))
-	v, pe, err := j.call(ctx, rt, st)
-	if ctl != nil {
-		ctl.detach()
-	}
-	return j.attempted(ctx, rt, st, now, v, pe, err)
-}
-
-// attempted takes the outcome of the attempt begun at now and run under
-// ctx, and decides what follows; it reports what attempt does.
-//
-// It is apart from attempt, and not inlined, so that its large locals are
-// not in a frame under the op: after every op that waits, a worker reads
-// those frames back from memory (thousands of workers' stacks do not stay
-// in cache), and a smaller frame is fewer cache lines to miss.
+// begin starts a turn at now: it ends a job that was stopped, or whose
+// MaxTime ran out while it was held, or whose budget gives up a deferred
+// retry, and defers again one the budget still owes a wait. It reports
+// whether an attempt is to run.
 //
 //go:noinline
-func (j *job[T]) attempted(ctx context.Context, rt *runEnv, st *step[T], now int64, v T, pe *PanicError, err error) bool {
+func (j *job[T]) begin(rt *runEnv, now int64) bool {
+	if sc := j.stopped(); sc != nil {
+		reason, cause := stopReason(sc)
+		elapsed := int64(0)
+		if j.Tries > 0 {
+			elapsed = now - j.start
+		}
+		j.end(rt, reason, j.lastErr, cause, dur(elapsed))
+		return false
+	}
+	if j.Expired() {
+		// Held for its group's rate past MaxTime: it ends as a retry
+		// whose budget wait would pass MaxTime does, without an attempt.
+		j.end(rt, ReasonMaxTime, j.lastErr, nil, dur(now-j.start))
+		return false
+	}
+	if j.Flags&flagOwed != 0 {
+		wait, giveUp := rt.env.budgetFor(&j.pol.cfg).reask(&j.pol.cfg, dur(now-j.start))
+		if giveUp {
+			j.end(rt, ReasonBudget, j.lastErr, nil, dur(now-j.start))
+			return false
+		}
+		if wait > 0 {
+			j.SetDue(int64(saturatingAdd(dur(now), wait)))
+			return false
+		}
+		j.Flags &^= flagOwed
+	}
+	if j.Tries == 0 {
+		j.start = now
+		st := j.step(rt)
+		st.first()
+	}
+	return true
+}
+
+// observeStart tells the observer that an attempt begun at now starts.
+//
+//go:noinline
+func (j *job[T]) observeStart(rt *runEnv, now int64) {
+	st := j.step(rt)
+	st.started(int(j.Tries), dur(now-j.start), dur(max(now-j.Due(), 0)))
+}
+
+// attach marks the job's own context, if it has one, as in an attempt,
+// and returns it, for detach after the attempt. Either way the attempt
+// answers any Trigger so far.
+func (j *job[T]) attach() *jobCtl {
+	if j.x == nil {
+		return nil
+	}
+	j.x.ctl.trig.Store(false)
+	if !j.x.ctl.own() {
+		return nil
+	}
+	j.x.ctl.attach()
+	return &j.x.ctl
+}
+
+// attempted takes the outcome of the attempt begun at now, which run put
+// in j.last and j.lastErr (pe: its panic), and decides what follows. It
+// reports whether the next attempt is due at once: the job did not end,
+// its wait is zero and its budget owes it nothing.
+//
+// It is not inlined, so that its large locals are not in a frame under
+// the op: after every op that waits, a worker reads those frames back
+// from memory (thousands of workers' stacks do not stay in cache), and a
+// smaller frame is fewer cache lines to miss.
+//
+//go:noinline
+func (j *job[T]) attempted(rt *runEnv, now int64, pe *PanicError) bool {
 	rt.stats.attempts.Add(1)
 	end := rt.now()
-	a := attempt[T]{tries: int(j.Tries), elapsed: dur(end - j.start), took: dur(end - now), prev: j.prev, v: v, err: err, pe: pe}
-	j.last, j.lastErr = v, err
+	a := attempt[T]{tries: int(j.Tries), elapsed: dur(end - j.start), took: dur(end - now), prev: j.prev, v: j.last, err: j.lastErr, pe: pe}
 	var ev Event[T]
-	n := st.ended(ctx, &a, &ev)
+	st := j.step(rt)
+	n := st.ended(j.ctx(), &a, &ev)
 	if n.end {
-		j.end(rt, n.reason, err, n.cause, a.elapsed)
+		j.end(rt, n.reason, a.err, n.cause, a.elapsed)
 		return false
 	}
 	if h := j.handle(); h != nil {
@@ -237,20 +275,12 @@ func (j *job[T]) attempted(ctx context.Context, rt *runEnv, st *step[T], now int
 	return n.wait == 0 && !n.owed
 }
 
-// call runs the op under ctx, bounded by the policy's AttemptTimeout.
-func (j *job[T]) call(ctx context.Context, rt *runEnv, st *step[T]) (T, *PanicError, error) {
-	if j.pol.cfg.attemptTimeout <= 0 {
-		return callOp(ctx, j.op)
-	}
-	return j.callTimed(ctx, rt, st)
-}
-
-// callTimed is call with an AttemptTimeout: apart, so that ops without
-// one do not run on its frame.
-func (j *job[T]) callTimed(ctx context.Context, rt *runEnv, st *step[T]) (T, *PanicError, error) {
+// callTimed runs the op under the policy's AttemptTimeout: apart, so
+// that ops without one do not run on its frame.
+func (j *job[T]) callTimed(ctx context.Context, rt *runEnv) (T, *PanicError, error) {
 	t := j.pol.cfg.attemptTimeout
 	actx, cancel := rt.clock.ts.WithTimeout(ctx, t)
-	watch := rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, st.key, st.name)
+	watch := rt.watchOverdue(t, rt.env.log(&j.pol.cfg), j.id, j.key(), j.name())
 	defer func() { // deferred, so that a runtime.Goexit in the op runs it too
 		cancel()
 		watch.done()

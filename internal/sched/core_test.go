@@ -298,3 +298,47 @@ func TestBatchesAreStolen(t *testing.T) {
 		}
 	})
 }
+
+// Every job handed back reaches the owner, from whichever hand-back list
+// its worker uses, however the workers' turns and the owner's kicks
+// interleave: 64 workers, four to a list, run 2,000 jobs of three turns a
+// millisecond apart, and every job is retired.
+func TestHandBackFromEveryList(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const workers, jobs, turns = 4 * backShards, 2000, 3
+		clk := realClock{time.Now()}
+		retired := make(chan Job, jobs)
+		c := Start(Config{Workers: workers, Clock: clk, CloseCause: errors.New("closed"),
+			Run: func(j Job) {
+				b := j.base()
+				if b.Tries++; b.Tries == turns {
+					b.Ended = true
+					return
+				}
+				b.SetDue(clk.Now() + int64(time.Millisecond))
+			},
+			Retire: func(j Job) { retired <- j },
+		})
+		defer stop(c)
+		for range jobs {
+			if err := c.Submit(t.Context(), &testJob{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range jobs {
+			if j := <-retired; j.base().Tries != turns {
+				t.Fatalf("a job retired after %d turns, want %d", j.base().Tries, turns)
+			}
+		}
+		synctest.Wait() // the owner counts a job out after its Retire
+		if pending := c.Gauges().Pending.Load(); pending != 0 {
+			t.Fatalf("%d pending after every job was retired", pending)
+		}
+		c.pool.mu.Lock()
+		started := c.pool.started
+		c.pool.mu.Unlock()
+		if started != workers {
+			t.Fatalf("%d workers started, want all %d, so that every list is used", started, workers)
+		}
+	})
+}

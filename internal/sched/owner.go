@@ -30,8 +30,8 @@ type owner struct {
 	closing   bool // no new jobs will come: exit once all have ended
 	canceling bool // the rest are being cancelled
 
-	mail mail    // the inbox's last batch
-	back jobList // the pool's last hand-back batch
+	mail mail                // the inbox's last batch
+	back [backShards]jobList // the pool's last hand-back batch
 }
 
 // run is the owner's loop: it keeps one timer armed for the earliest due
@@ -116,9 +116,11 @@ func (o *owner) drain() {
 	for _, s := range o.mail.subs {
 		o.take(s, now)
 	}
-	for _, b := range o.back.blocks {
-		for _, j := range b {
-			o.settle(j, now)
+	for i := range o.back {
+		for _, b := range o.back[i].blocks {
+			for _, j := range b {
+				o.settle(j, now)
+			}
 		}
 	}
 	for _, j := range o.mail.wakes {
@@ -140,7 +142,9 @@ func (o *owner) drain() {
 	// owner took first.
 	o.mail.answerSyncs()
 	// Keep no ended job reachable from the lists until the next batch.
-	o.back.handled()
+	for i := range o.back {
+		o.back[i].handled()
+	}
 	o.mail.clear()
 }
 
