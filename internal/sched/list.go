@@ -11,7 +11,10 @@ type jobList struct {
 
 const (
 	listBlock = 256 // jobs in a block: 4 KB
-	listSpare = 64
+	// listSpare is small because the workers hand back to backShards
+	// lists, each with one that the owner swaps with it: together they
+	// keep 128 spare blocks, 512 KB.
+	listSpare = 4
 )
 
 func (l *jobList) add(j Job) {

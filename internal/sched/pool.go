@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"math/bits"
 	"reflect"
 	"runtime"
 	"sync"
@@ -47,10 +48,12 @@ type pool struct {
 	// queue for one lock: on two cores, the goroutine that waits for a
 	// sync.Mutex parks at once, behind thousands of runnable ones, and the
 	// lock's next holders queue behind it (one list made 11 % of the CPU
-	// of 16,384 workers running 20 ms ops). kicked says the owner was
-	// kicked since it last took the lists.
+	// of 16,384 workers running 20 ms ops). Bit i of filled is set when
+	// list i was handed a job since the owner last took it: the owner
+	// takes only those, and the worker that sets a bit of an empty mask
+	// kicks it.
 	backs  [backShards]backList
-	kicked atomic.Bool
+	filled atomic.Uint32
 
 	batched atomic.Int64 // jobs in workers' batches, not started yet
 	running atomic.Int64
@@ -67,8 +70,10 @@ type backList struct {
 }
 
 // backShards is how many hand-back lists the workers share: enough that
-// two workers rarely meet on one.
+// two workers rarely meet on one, and no more than filled has bits.
 const backShards = 16
+
+var _ [32 - backShards]struct{} // filled has a bit for each list
 
 // worker is one worker goroutine's state. Its batch is its own: it pops
 // from it under w.mu, and fills it under p.mu alone once it is empty; a
@@ -76,7 +81,7 @@ const backShards = 16
 type worker struct {
 	next chan Job // capacity 1: a job, or nil when the pool closes
 
-	back *backList // its hand-back list
+	back int // the index of its hand-back list
 
 	mu     sync.Mutex // guards batch, head and done against thieves
 	batch  []Job      // batch[head:] are taken from the queue and not started
@@ -114,7 +119,7 @@ func (p *pool) push(js []Job) {
 		if h.w != nil {
 			h.w.next <- h.j // a parked worker's channel is empty
 		} else {
-			go serve(p, &worker{next: make(chan Job, 1), back: &p.backs[h.shard]}, h.j)
+			go serve(p, &worker{next: make(chan Job, 1), back: h.shard}, h.j)
 		}
 		wake[i] = handoff{}
 	}
@@ -182,20 +187,22 @@ func (p *pool) free(need int) int {
 }
 
 // handBack moves a worker's done jobs to its hand-back list, and kicks
-// the owner unless it was kicked since it last took the lists; w.mu is
-// held.
+// the owner if no list had jobs for it; w.mu is held.
 func (p *pool) handBack(w *worker) {
 	if len(w.done) == 0 {
 		return
 	}
-	w.back.mu.Lock()
+	b := &p.backs[w.back]
+	b.mu.Lock()
 	for i, j := range w.done {
-		w.back.jobs.add(j)
+		b.jobs.add(j)
 		w.done[i] = nil
 	}
-	w.back.mu.Unlock()
+	b.mu.Unlock()
 	w.done = w.done[:0]
-	if !p.kicked.Load() && p.kicked.CompareAndSwap(false, true) {
+	// Read first: most hand-backs find their bit set, and a read does not
+	// take the cache line from the other cores.
+	if bit := uint32(1) << w.back; p.filled.Load()&bit == 0 && p.filled.Or(bit) == 0 {
 		wakeUp(p.kick)
 	}
 }
@@ -277,11 +284,11 @@ func (p *pool) steal(w *worker) Job {
 	return nil
 }
 
-// takeBack swaps the hand-back lists with the owner's handled ones. A job
-// handed back after it cleared kicked kicks the owner again.
+// takeBack swaps the hand-back lists that were handed jobs with the
+// owner's handled ones.
 func (p *pool) takeBack(ls *[backShards]jobList) {
-	p.kicked.Store(false)
-	for i := range p.backs {
+	for m := p.filled.Swap(0); m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
 		b := &p.backs[i]
 		b.mu.Lock()
 		b.jobs, ls[i] = ls[i], b.jobs
