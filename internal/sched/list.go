@@ -32,8 +32,6 @@ func (l *jobList) add(j Job) {
 	l.blocks[n-1] = append(l.blocks[n-1], j)
 }
 
-func (l *jobList) empty() bool { return len(l.blocks) == 0 }
-
 // handled empties the list once its jobs have been handled.
 func (l *jobList) handled() {
 	for _, b := range l.blocks {
