@@ -30,8 +30,9 @@ type owner struct {
 	closing   bool // no new jobs will come: exit once all have ended
 	canceling bool // the rest are being cancelled
 
-	mail mail                // the inbox's last batch
-	back [backShards]jobList // the pool's last hand-back batch
+	mail  mail                // the inbox's last batch
+	back  [backShards]jobList // the pool's last hand-back batch: back[:backs]
+	backs int
 }
 
 // run is the owner's loop: it keeps one timer armed for the earliest due
@@ -105,7 +106,7 @@ func (o *owner) nextTime() (int64, bool) {
 // found by the next popDue.
 func (o *owner) drain() {
 	o.in.take(&o.mail)
-	o.pool.takeBack(&o.back)
+	o.backs = o.pool.takeBack(&o.back)
 	now := o.cfg.Clock.Now()
 	for _, r := range o.mail.rates {
 		o.setRate(r.name, r.rate, now)
@@ -116,7 +117,7 @@ func (o *owner) drain() {
 	for _, s := range o.mail.subs {
 		o.take(s, now)
 	}
-	for i := range o.back {
+	for i := range o.backs {
 		for _, b := range o.back[i].blocks {
 			for _, j := range b {
 				o.settle(j, now)
@@ -142,7 +143,7 @@ func (o *owner) drain() {
 	// owner took first.
 	o.mail.answerSyncs()
 	// Keep no ended job reachable from the lists until the next batch.
-	for i := range o.back {
+	for i := range o.backs {
 		o.back[i].handled()
 	}
 	o.mail.clear()

@@ -86,7 +86,7 @@ type worker struct {
 	mu     sync.Mutex // guards batch, head and done against thieves
 	batch  []Job      // batch[head:] are taken from the queue and not started
 	head   int
-	done   []Job // run and not handed back yet
+	done   []Job // run and not handed back yet: batch jobs only
 	listed bool  // in pool.batching; guarded by pool.mu
 }
 
@@ -139,15 +139,15 @@ type handoff struct {
 // the worker's batch needs only the worker's lock.
 func (p *pool) next(w *worker, done Job) Job {
 	w.mu.Lock()
-	if done != nil {
-		w.done = append(w.done, done)
-	}
 	if w.head < len(w.batch) && (done == nil || !done.base().HoldsSlot() && !done.base().Ended) {
+		if done != nil {
+			w.done = append(w.done, done)
+		}
 		j := w.pop(p)
 		w.mu.Unlock()
 		return j
 	}
-	p.handBack(w)
+	p.handBack(w, done)
 	j := w.pop(p)
 	w.mu.Unlock()
 	if j != nil {
@@ -186,10 +186,11 @@ func (p *pool) free(need int) int {
 	return n
 }
 
-// handBack moves a worker's done jobs to its hand-back list, and kicks
-// the owner if no list had jobs for it; w.mu is held.
-func (p *pool) handBack(w *worker) {
-	if len(w.done) == 0 {
+// handBack moves a worker's done jobs, then done if not nil, to its
+// hand-back list, and kicks the owner if no list had jobs for it; w.mu is
+// held.
+func (p *pool) handBack(w *worker, done Job) {
+	if len(w.done) == 0 && done == nil {
 		return
 	}
 	b := &p.backs[w.back]
@@ -197,6 +198,9 @@ func (p *pool) handBack(w *worker) {
 	for i, j := range w.done {
 		b.jobs.add(j)
 		w.done[i] = nil
+	}
+	if done != nil {
+		b.jobs.add(done)
 	}
 	b.mu.Unlock()
 	w.done = w.done[:0]
@@ -258,7 +262,7 @@ func (p *pool) steal(w *worker) Job {
 			continue
 		}
 		v.mu.Lock()
-		p.handBack(v)
+		p.handBack(v, nil)
 		k := (len(v.batch) - v.head + 1) / 2
 		if k == 0 {
 			v.mu.Unlock()
@@ -284,16 +288,19 @@ func (p *pool) steal(w *worker) Job {
 	return nil
 }
 
-// takeBack swaps the hand-back lists that were handed jobs with the
-// owner's handled ones.
-func (p *pool) takeBack(ls *[backShards]jobList) {
+// takeBack swaps each hand-back list that was handed jobs with one of the
+// owner's handled lists, ls[0], ls[1] and on, and returns how many it
+// swapped.
+func (p *pool) takeBack(ls *[backShards]jobList) int {
+	n := 0
 	for m := p.filled.Swap(0); m != 0; m &= m - 1 {
-		i := bits.TrailingZeros32(m)
-		b := &p.backs[i]
+		b := &p.backs[bits.TrailingZeros32(m)]
 		b.mu.Lock()
-		b.jobs, ls[i] = ls[i], b.jobs
+		b.jobs, ls[n] = ls[n], b.jobs
 		b.mu.Unlock()
+		n++
 	}
+	return n
 }
 
 // queued returns the number of due jobs waiting for a worker: queued, or
